@@ -1,0 +1,214 @@
+//! The backplane: the log every message passes through, local or shared between instances.
+
+use std::{fmt, pin::Pin, sync::Arc};
+
+use futures_core::Stream;
+use parking_lot::Mutex;
+
+use crate::{
+    Clock, Cursor, Envelope, HistoryConfig,
+    error::BackplaneError,
+    history::{History, Lookup},
+};
+
+/// One message in the log: its cursor and its encoded envelope.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    /// The position of the message.
+    pub cursor: Cursor,
+    /// The validated, encoded message.
+    pub envelope: Arc<Envelope>,
+}
+
+/// The result of [`Backplane::replay`].
+#[derive(Debug)]
+pub enum Replay {
+    /// Every retained entry after the cursor, oldest first. Messages that were not retryable
+    /// are absent by design.
+    Entries(Vec<Entry>),
+    /// The log no longer reaches back to the cursor (trimmed, aged out, wiped, or another
+    /// epoch): the client must resynchronise.
+    Gap,
+}
+
+/// A stream of log entries in log order, for the hub's dispatcher.
+pub type EntryStream = Pin<Box<dyn Stream<Item = Result<Entry, BackplaneError>> + Send>>;
+
+/// Sizes a backplane reports for statistics.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BackplaneStats {
+    /// Entries held for replay (by this process, or in the shared store).
+    pub entries: usize,
+    /// Bytes this process holds for replay (0 when the history lives elsewhere).
+    pub bytes: usize,
+}
+
+/// The log every message passes through: it assigns cursors, keeps history for replay, and,
+/// when shared, carries messages between server instances.
+///
+/// A [`Hub`](crate::Hub) validates and encodes a message once, then calls
+/// [`publish`](Backplane::publish) with the [`Envelope`]; the backplane returns the message's
+/// [`Cursor`]. How the hub then dispatches depends on [`subscribe`](Backplane::subscribe):
+///
+/// - A **process-local** backplane ([`InMemoryBackplane`], the default) returns `None`: the hub
+///   dispatches each message itself right after publishing it, and publishes one message at a
+///   time so local delivery happens in cursor order.
+/// - A **shared** backplane returns a stream of every entry in log order, this instance's own
+///   included; the hub dispatches only what that stream yields, so every instance delivers in
+///   the same order. The stream is driven by [`Hub::run_dispatcher`](crate::Hub::run_dispatcher),
+///   which the application (or the backplane's crate) spawns.
+///
+/// [`replay`](Backplane::replay) returns the entries after a cursor, for clients that reconnect
+/// with a `Last-Event-ID`, or [`Replay::Gap`].
+///
+/// # Mapping onto Redis Streams
+///
+/// The `sse-redis` crate implements this trait on one Redis stream:
+///
+/// - `publish` is `XADD <stream> MAXLEN ~ <n> * envelope <bytes>` with the bytes of
+///   [`Envelope::to_transport`]; the entry id `<ms>-<seq>` becomes the cursor's
+///   `(major, minor)`, and the cursor's epoch is a random value stored beside the stream
+///   (`SET <stream>:epoch <random> NX`), so a wiped or replaced Redis yields a new epoch;
+/// - `subscribe` tails the stream with a blocking `XREAD` from the last id seen and decodes each
+///   entry with [`Envelope::from_transport`];
+/// - `replay` is an exclusive `XRANGE <stream> (<ms>-<seq> + COUNT <max+1>`; it is a gap when
+///   the epoch differs or when the stream's first entry is newer than the cursor's successor
+///   (`XINFO STREAM` reports the first entry after `MAXLEN` trimming).
+///
+/// # Examples
+///
+/// ```
+/// # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+/// use std::sync::Arc;
+/// use sse_core::{Backplane, HistoryConfig, Hub, InMemoryBackplane};
+///
+/// let backplane = Arc::new(InMemoryBackplane::new(HistoryConfig::default().capacity(1_000)));
+/// let hub = Hub::builder().backplane(backplane).build();
+/// # let _ = hub; Ok(()) }
+/// ```
+#[async_trait::async_trait]
+pub trait Backplane: Send + Sync + fmt::Debug + 'static {
+    /// Appends an envelope to the log and returns its cursor.
+    ///
+    /// # Errors
+    ///
+    /// [`BackplaneError`] when the log cannot be written; the message reached nobody.
+    async fn publish(&self, envelope: Arc<Envelope>) -> Result<Cursor, BackplaneError>;
+
+    /// The entries to dispatch on this instance, in log order, from now on; `None` for a
+    /// process-local backplane whose publishes the hub dispatches itself.
+    ///
+    /// Called once, by [`Hub::run_dispatcher`](crate::Hub::run_dispatcher).
+    fn subscribe(&self) -> Option<EntryStream>;
+
+    /// The retained entries after `after`, oldest first, at most `max` of them; more than `max`
+    /// is a [`Replay::Gap`] too, so that a replay never grows without bound.
+    ///
+    /// # Errors
+    ///
+    /// [`BackplaneError`] when the log cannot be read; the hub then treats it as a gap.
+    async fn replay(&self, after: &Cursor, max: usize) -> Result<Replay, BackplaneError>;
+
+    /// Sizes for statistics.
+    fn stats(&self) -> BackplaneStats {
+        BackplaneStats::default()
+    }
+}
+
+/// The embedded, process-local backplane: a bounded in-memory history.
+///
+/// Cursors are `<epoch>-<sequence>-0`; the epoch is drawn at random when the backplane is
+/// created, so clients that reconnect after a restart get a `history-gap` refresh instead of a
+/// silent loss.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use sse_core::{HistoryConfig, InMemoryBackplane};
+///
+/// let backplane = InMemoryBackplane::new(
+///     HistoryConfig::default().capacity(1_000).max_age(Duration::from_secs(60)),
+/// );
+/// # let _ = backplane;
+/// ```
+pub struct InMemoryBackplane {
+    history: Mutex<History>,
+    clock: Clock,
+}
+
+impl InMemoryBackplane {
+    /// A backplane keeping the given history, on the system clock.
+    pub fn new(config: HistoryConfig) -> Self {
+        Self::with_clock(config, Clock::system())
+    }
+
+    /// A backplane keeping the given history, reading time from `clock` (for tests).
+    pub fn with_clock(config: HistoryConfig, clock: Clock) -> Self {
+        Self::with_epoch(config, clock, u64::from(fastrand::u32(1..)))
+    }
+
+    /// A backplane with a fixed epoch, for tests that assert exact cursors.
+    pub fn with_epoch(config: HistoryConfig, clock: Clock, epoch: u64) -> Self {
+        Self {
+            history: Mutex::new(History::new(config, epoch)),
+            clock,
+        }
+    }
+
+    /// The epoch of this log.
+    pub fn epoch(&self) -> u64 {
+        self.history.lock().epoch()
+    }
+
+    /// The cursor of the last published message (`<epoch>-0-0` before the first).
+    pub fn head(&self) -> Cursor {
+        self.history.lock().head()
+    }
+}
+
+impl Default for InMemoryBackplane {
+    fn default() -> Self {
+        Self::new(HistoryConfig::default())
+    }
+}
+
+impl fmt::Debug for InMemoryBackplane {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let history = self.history.lock();
+        f.debug_struct("InMemoryBackplane")
+            .field("epoch", &history.epoch())
+            .field("head", &history.head())
+            .field("entries", &history.len())
+            .finish()
+    }
+}
+
+#[async_trait::async_trait]
+impl Backplane for InMemoryBackplane {
+    async fn publish(&self, envelope: Arc<Envelope>) -> Result<Cursor, BackplaneError> {
+        let now = self.clock.now_ms();
+        Ok(self.history.lock().append(envelope, now))
+    }
+
+    fn subscribe(&self) -> Option<EntryStream> {
+        None
+    }
+
+    async fn replay(&self, after: &Cursor, max: usize) -> Result<Replay, BackplaneError> {
+        let now = self.clock.now_ms();
+        Ok(match self.history.lock().after(after, now, max) {
+            Lookup::Entries(entries) => Replay::Entries(entries),
+            Lookup::Gap => Replay::Gap,
+        })
+    }
+
+    fn stats(&self) -> BackplaneStats {
+        let history = self.history.lock();
+        BackplaneStats {
+            entries: history.len(),
+            bytes: history.bytes(),
+        }
+    }
+}

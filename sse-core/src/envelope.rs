@@ -1,0 +1,333 @@
+//! Envelopes: messages validated and encoded once, as they travel through the backplane.
+
+use std::fmt;
+
+use bytes::{BufMut, Bytes, BytesMut};
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    Channel, Cursor, EventType, FrameBuilder, MessageId, Permission, Role, Target, UserId,
+    error::{BackplaneError, MessageError},
+    message::{CoalesceKey, MessageParts},
+};
+
+/// A message after validation: its routing metadata and its SSE frame, encoded once.
+///
+/// The frame holds the `event:` and `data:` lines; the `id:` line (the cursor) is added when the
+/// backplane has placed the message in its log, once per message and instance, never per
+/// recipient. Every recipient then gets a clone of the same [`Bytes`].
+///
+/// Backplanes that leave the process carry an envelope as the bytes of
+/// [`to_transport`](Envelope::to_transport) and rebuild it with
+/// [`from_transport`](Envelope::from_transport); the frame travels as it was encoded.
+#[derive(Clone)]
+pub struct Envelope {
+    routing: Routing,
+    body: Bytes,
+}
+
+/// What the hub routes by. Kept apart from the payload, which lives only in the encoded frame.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Routing {
+    pub(crate) id: MessageId,
+    pub(crate) channel: Channel,
+    pub(crate) event: EventType,
+    pub(crate) timestamp: u64,
+    pub(crate) target: Target,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) target_users: Vec<UserId>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) target_roles: Vec<Role>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) target_permissions: Vec<Permission>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) exclude_users: Vec<UserId>,
+    pub(crate) priority: u8,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) expires_at: Option<u64>,
+    pub(crate) persistent: bool,
+    pub(crate) retryable: bool,
+    pub(crate) require_auth: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) coalesce_key: Option<CoalesceKey>,
+}
+
+/// The JSON object carried in the `data:` line.
+#[derive(Serialize)]
+struct Payload<'a> {
+    id: &'a MessageId,
+    channel: &'a Channel,
+    event: &'a EventType,
+    data: &'a serde_json::Value,
+    timestamp: u64,
+}
+
+/// The view of a connection that targeting decisions need.
+pub(crate) struct Recipient<'a> {
+    pub(crate) user: Option<&'a UserId>,
+    pub(crate) roles: &'a [Role],
+    pub(crate) permissions: &'a [Permission],
+    pub(crate) channels: &'a [Channel],
+}
+
+impl Envelope {
+    /// Validates the message parts and encodes the frame.
+    pub(crate) fn encode(
+        parts: MessageParts,
+        id: MessageId,
+        now_ms: u64,
+        max_payload: usize,
+    ) -> Result<Self, MessageError> {
+        if parts.priority > crate::Message::MAX_PRIORITY {
+            return Err(MessageError::Priority(parts.priority));
+        }
+        if parts.ttl == Some(0) {
+            return Err(MessageError::ZeroTtl);
+        }
+        let empty = match parts.target {
+            Target::UserSpecific => parts.target_users.is_empty().then_some("targetUsers"),
+            Target::RoleBased => parts.target_roles.is_empty().then_some("targetRoles"),
+            Target::PermissionBased => parts
+                .target_permissions
+                .is_empty()
+                .then_some("targetPermissions"),
+            Target::All | Target::Authenticated => None,
+        };
+        if let Some(field) = empty {
+            return Err(MessageError::EmptyTarget {
+                target: parts.target.as_str(),
+                field,
+            });
+        }
+        let timestamp = parts.timestamp.unwrap_or(now_ms);
+        let frame = FrameBuilder::with_capacity(96)
+            .event(parts.event.as_str())
+            .expect("event types never contain CR, LF or NUL");
+        let fields_before_data = frame.len();
+        let frame = frame.json_data(&Payload {
+            id: &id,
+            channel: &parts.channel,
+            event: &parts.event,
+            data: &parts.data,
+            timestamp,
+        })?;
+        let data_len = frame.len() - fields_before_data - "data: \n".len();
+        if data_len > max_payload {
+            return Err(MessageError::TooLarge {
+                size: data_len,
+                max: max_payload,
+            });
+        }
+        let mut users = parts.target_users;
+        dedup(&mut users);
+        let mut roles = parts.target_roles;
+        dedup(&mut roles);
+        let mut permissions = parts.target_permissions;
+        dedup(&mut permissions);
+        let mut excluded = parts.exclude_users;
+        dedup(&mut excluded);
+        Ok(Self {
+            routing: Routing {
+                id,
+                channel: parts.channel,
+                event: parts.event,
+                timestamp,
+                target: parts.target,
+                target_users: users,
+                target_roles: roles,
+                target_permissions: permissions,
+                exclude_users: excluded,
+                priority: parts.priority,
+                expires_at: parts
+                    .ttl
+                    .map(|ttl| timestamp.saturating_add(u64::from(ttl) * 1000)),
+                persistent: parts.persistent,
+                retryable: parts.retryable,
+                require_auth: parts.require_auth,
+                coalesce_key: parts.coalesce_key,
+            },
+            body: frame.finish(),
+        })
+    }
+
+    /// The frame to write for this envelope at `cursor`: `id: <cursor>` and the encoded body.
+    pub fn frame(&self, cursor: &Cursor) -> Bytes {
+        let mut buf = BytesMut::with_capacity(self.body.len() + 48);
+        // Writing into a `BytesMut` cannot fail.
+        let _ = fmt::Write::write_fmt(&mut buf, format_args!("id: {cursor}\n"));
+        buf.put_slice(&self.body);
+        buf.freeze()
+    }
+
+    /// The encoded `event:` and `data:` lines and the closing blank line, without an `id:`.
+    pub fn body(&self) -> &Bytes {
+        &self.body
+    }
+
+    /// The message id.
+    pub fn id(&self) -> &MessageId {
+        &self.routing.id
+    }
+
+    /// The channel.
+    pub fn channel(&self) -> &Channel {
+        &self.routing.channel
+    }
+
+    /// The event type.
+    pub fn event(&self) -> &EventType {
+        &self.routing.event
+    }
+
+    /// Creation time, in milliseconds since the Unix epoch.
+    pub fn timestamp(&self) -> u64 {
+        self.routing.timestamp
+    }
+
+    /// The priority, 0 to 10.
+    pub fn priority(&self) -> u8 {
+        self.routing.priority
+    }
+
+    /// When the message expires, in milliseconds since the Unix epoch.
+    pub fn expires_at(&self) -> Option<u64> {
+        self.routing.expires_at
+    }
+
+    /// Whether the message has expired at `now_ms`.
+    pub fn is_expired(&self, now_ms: u64) -> bool {
+        self.routing.expires_at.is_some_and(|at| now_ms >= at)
+    }
+
+    /// Whether the message is kept for connections that open later.
+    pub fn is_persistent(&self) -> bool {
+        self.routing.persistent
+    }
+
+    /// Whether the message is kept in history for reconnecting clients.
+    pub fn is_retryable(&self) -> bool {
+        self.routing.retryable
+    }
+
+    /// The coalescing key, if any.
+    pub fn coalesce_key(&self) -> Option<&CoalesceKey> {
+        self.routing.coalesce_key.as_ref()
+    }
+
+    /// The target kind.
+    pub fn target(&self) -> Target {
+        self.routing.target
+    }
+
+    pub(crate) fn routing(&self) -> &Routing {
+        &self.routing
+    }
+
+    /// Approximate heap bytes held by this envelope, for memory statistics.
+    pub fn heap_size(&self) -> usize {
+        let r = &self.routing;
+        self.body.len()
+            + std::mem::size_of::<Self>()
+            + r.target_users.iter().map(|u| u.len() + 32).sum::<usize>()
+            + r.target_roles.iter().map(|x| x.len() + 32).sum::<usize>()
+            + r.target_permissions
+                .iter()
+                .map(|x| x.len() + 32)
+                .sum::<usize>()
+            + r.exclude_users.iter().map(|u| u.len() + 32).sum::<usize>()
+    }
+
+    /// The envelope as bytes for a backplane that leaves the process: the routing metadata as
+    /// one line of JSON, then the encoded frame unchanged.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+    /// use sse_core::{Channel, Envelope, EventType, Hub, Message};
+    ///
+    /// let hub = Hub::new();
+    /// let envelope = hub.encode(Message::new(Channel::CHAT, EventType::Data, "hi".into()))?;
+    /// let bytes = envelope.to_transport();
+    /// let back = Envelope::from_transport(&bytes)?;
+    /// assert_eq!(back.body(), envelope.body());
+    /// # Ok(()) }
+    /// ```
+    pub fn to_transport(&self) -> Bytes {
+        let mut buf = BytesMut::with_capacity(self.body.len() + 256);
+        serde_json::to_writer((&mut buf).writer(), &self.routing)
+            .expect("routing metadata always serialises");
+        buf.put_u8(b'\n');
+        buf.put_slice(&self.body);
+        buf.freeze()
+    }
+
+    /// Rebuilds an envelope from the bytes of [`to_transport`](Envelope::to_transport).
+    ///
+    /// # Errors
+    ///
+    /// [`BackplaneError::Corrupt`] when the bytes are not an encoded envelope.
+    pub fn from_transport(bytes: &[u8]) -> Result<Self, BackplaneError> {
+        let newline = bytes
+            .iter()
+            .position(|&b| b == b'\n')
+            .ok_or(BackplaneError::Corrupt(
+                "envelope has no routing line".into(),
+            ))?;
+        let routing: Routing = serde_json::from_slice(&bytes[..newline])
+            .map_err(|e| BackplaneError::Corrupt(format!("envelope routing: {e}").into()))?;
+        let body = Bytes::copy_from_slice(&bytes[newline + 1..]);
+        if !body.ends_with(b"\n\n") {
+            return Err(BackplaneError::Corrupt(
+                "envelope frame is not terminated".into(),
+            ));
+        }
+        Ok(Self { routing, body })
+    }
+
+    /// Whether the message goes to `recipient`: subscribed to the channel, selected by the
+    /// target, not excluded, and authenticated where that is required.
+    pub(crate) fn admits(&self, recipient: &Recipient<'_>) -> bool {
+        let r = &self.routing;
+        if !recipient.channels.contains(&r.channel) {
+            return false;
+        }
+        self.admits_identity(recipient)
+    }
+
+    /// [`admits`](Self::admits) without the channel check, for callers that walked the channel.
+    pub(crate) fn admits_identity(&self, recipient: &Recipient<'_>) -> bool {
+        let r = &self.routing;
+        if let Some(user) = recipient.user {
+            if r.exclude_users.contains(user) {
+                return false;
+            }
+        } else if r.require_auth || r.target == Target::Authenticated {
+            return false;
+        }
+        match r.target {
+            Target::All | Target::Authenticated => true,
+            Target::UserSpecific => recipient.user.is_some_and(|u| r.target_users.contains(u)),
+            Target::RoleBased => r.target_roles.iter().any(|t| recipient.roles.contains(t)),
+            Target::PermissionBased => r
+                .target_permissions
+                .iter()
+                .any(|t| recipient.permissions.contains(t)),
+        }
+    }
+}
+
+impl fmt::Debug for Envelope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Envelope")
+            .field("routing", &self.routing)
+            .field("body", &String::from_utf8_lossy(&self.body))
+            .finish()
+    }
+}
+
+fn dedup<T: Ord>(items: &mut Vec<T>) {
+    items.sort_unstable();
+    items.dedup();
+}

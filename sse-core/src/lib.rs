@@ -1,0 +1,120 @@
+//! The framework-free core of the universal Server-Sent Events system.
+//!
+//! Servers push [`Message`]s on named [`Channel`]s; a [`Hub`] routes each message to the
+//! connections it targets and hands each connection its frames, already encoded in the SSE wire
+//! format, through a [`Subscription`]. A web framework only has to write those bytes to a
+//! response: `sse-tower` does that for every tower-based framework, and the `sse-axum`,
+//! `sse-warp` and `sse-poem` adapters plug it in.
+//!
+//! # The model
+//!
+//! - **Channels** ([`Channel`]): `alerts`, `notifications`, `toasts`, `live-updates`,
+//!   `admin-actions`, `chat`, `system`, `custom`, and the application's own. A connection
+//!   subscribes to some; a message is sent on one.
+//! - **Event types** ([`EventType`]): the SSE `event:` field, so that clients listen per type
+//!   (`connected`, `heartbeat`, `data`, `update`, `refresh`, `toast`, `alert`, `notification`,
+//!   `broadcast`, `error`, `custom`, or a validated name of the application's).
+//! - **Targeting** ([`Target`]): everyone on the channel, authenticated users, given users,
+//!   holders of any given role or permission; excluded users never receive a message, and
+//!   `requireAuth` drops anonymous connections. Sends look up indices and never scan every
+//!   connection.
+//! - **Identity** ([`Identity`]) comes from the host application through an [`Authenticator`];
+//!   effective permissions come from a [`PermissionResolver`].
+//! - **Priority, TTL, persistence and coalescing** decide what a slow connection loses first,
+//!   when a message is too old to deliver, which messages new connections receive, and which
+//!   queued message a newer one replaces.
+//!
+//! ## Slow clients
+//!
+//! Every connection has a bounded queue. When it fills, expired frames leave first, then
+//! lower-priority ones; a client that still cannot keep up has its stream ended with a final
+//! `retry:`, and resumes from history when it reconnects. Nothing grows without bound and
+//! nothing is dropped silently: [`Hub::stats`] counts every outcome.
+//!
+//! ## Reconnect and replay
+//!
+//! Every event carries a [`Cursor`] as its SSE id. A client reconnecting with `Last-Event-ID`
+//! receives exactly the messages it missed, in order and once, then live ones; if history no
+//! longer reaches back, it receives a `refresh` event with `"reason":"history-gap"`.
+//!
+//! ## Several instances
+//!
+//! The [`Backplane`] trait is the log every message passes through. [`InMemoryBackplane`] is the
+//! embedded default; `sse-redis` shares fan-out and history between instances.
+//!
+//! # Examples
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use serde_json::json;
+//! use sse_core::{Channel, ConnectOptions, EventType, Hub, Identity, Message, Role, UserId};
+//!
+//! let hub = Hub::new();
+//!
+//! // What the HTTP layer does for each request:
+//! let admin = Identity::user(UserId::from(1)).with_role(Role::from_static("admin"));
+//! let mut stream = hub
+//!     .connect(ConnectOptions::new(admin).channels([Channel::ADMIN_ACTIONS, Channel::ALERTS]))
+//!     .await?;
+//!
+//! // What application code does:
+//! hub.notify_admins(EventType::Update, json!({"type": "quota-updated", "userId": 42})).await?;
+//! let report = hub
+//!     .send(
+//!         Message::new(Channel::ALERTS, EventType::Alert, json!({"message": "Important"}))
+//!             .to_authenticated()
+//!             .exclude_users([123, 456])
+//!             .priority(8)
+//!             .persistent(),
+//!     )
+//!     .await?;
+//! assert_eq!(report.sent, 1);
+//!
+//! // Two frames are waiting: they come out as one chunk for one write.
+//! let chunk = stream.recv().await.unwrap();
+//! let text = std::str::from_utf8(&chunk)?;
+//! assert_eq!(text.matches("\n\n").count(), 2);
+//! assert!(text.contains("event: update\n"));
+//! assert!(text.contains("event: alert\n"));
+//! # Ok(()) }
+//! ```
+
+mod auth;
+mod backplane;
+mod channel;
+mod clock;
+mod connection;
+mod cursor;
+mod envelope;
+pub mod error;
+mod event;
+pub mod frame;
+mod history;
+mod hub;
+mod identity;
+mod message;
+mod name;
+mod persistent;
+mod queue;
+mod registry;
+mod shortcuts;
+mod stats;
+
+pub use auth::{
+    Authenticator, ExtensionAuthenticator, IdentityPermissions, PermissionResolver, RolePermissions,
+};
+pub use backplane::{Backplane, BackplaneStats, Entry, EntryStream, InMemoryBackplane, Replay};
+pub use channel::Channel;
+pub use clock::{Clock, ManualClock};
+pub use connection::{ConnectOptions, Connected, ConnectionId, ConnectionInfo, Subscription};
+pub use cursor::Cursor;
+pub use envelope::Envelope;
+pub use event::{EventName, EventType};
+pub use frame::FrameBuilder;
+pub use history::HistoryConfig;
+pub use hub::{Hub, HubBuilder, SendReport};
+pub use identity::{Identity, Permission, Role, UserId};
+pub use message::{CoalesceKey, Message, MessageId, Target};
+pub use shortcuts::{RefreshOptions, ToastKind, ToastOptions};
+pub use stats::{HubStats, MemoryStats};

@@ -1,0 +1,602 @@
+//! Messages: what publishers send and what the wire format carries.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::{
+    Channel, EventType, Permission, Role, UserId,
+    error::NameError,
+    name::{Name, Rule, is_id_char, name_from_string, name_type},
+};
+
+const ID_RULE: Rule = Rule {
+    field: "message id",
+    max: MessageId::MAX_LEN,
+    allowed: "any character but control characters",
+    accepts: is_id_char,
+};
+
+const COALESCE_RULE: Rule = Rule {
+    field: "coalesceKey",
+    max: 256,
+    allowed: "any character but control characters",
+    accepts: is_id_char,
+};
+
+/// A message id: 1 to 128 characters, no control characters (so never CR, LF or NUL).
+///
+/// The hub gives every message without an id a unique one when it is sent.
+///
+/// # Examples
+///
+/// ```
+/// let id: sse_core::MessageId = "quota-42".parse()?;
+/// assert_eq!(id.as_str(), "quota-42");
+/// assert!("a\nb".parse::<sse_core::MessageId>().is_err());
+/// # Ok::<(), sse_core::error::NameError>(())
+/// ```
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct MessageId(Name);
+
+name_type!(MessageId, ID_RULE);
+name_from_string!(MessageId);
+
+impl MessageId {
+    /// The longest message id, in characters.
+    pub const MAX_LEN: usize = 128;
+
+    /// Validates a runtime message id.
+    ///
+    /// # Errors
+    ///
+    /// [`NameError`] naming the field `message id` for an empty or too long id, or one holding a
+    /// control character.
+    pub fn new(id: impl AsRef<str>) -> Result<Self, NameError> {
+        ID_RULE.parse(id.as_ref()).map(Self)
+    }
+
+    pub(crate) fn generated(id: String) -> Self {
+        Self(Name::Shared(id.into()))
+    }
+}
+
+/// Who a message is for, besides being subscribed to its channel.
+///
+/// Serialised as on the wire: `all`, `authenticated`, `user-specific`, `role-based`,
+/// `permission-based`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Target {
+    /// Every connection subscribed to the channel, anonymous ones included.
+    #[default]
+    All,
+    /// Every connection with a user id.
+    Authenticated,
+    /// The connections of the users in `targetUsers`.
+    UserSpecific,
+    /// Connections holding any of the roles in `targetRoles`.
+    RoleBased,
+    /// Connections holding any of the permissions in `targetPermissions` (after the
+    /// [`PermissionResolver`](crate::PermissionResolver)).
+    PermissionBased,
+}
+
+impl Target {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::All => "all",
+            Self::Authenticated => "authenticated",
+            Self::UserSpecific => "user-specific",
+            Self::RoleBased => "role-based",
+            Self::PermissionBased => "permission-based",
+        }
+    }
+}
+
+/// A message to send through the [`Hub`](crate::Hub).
+///
+/// A message goes to the connections subscribed to its `channel` that its `target` selects,
+/// minus `excludeUsers` (exclusion always wins) and minus anonymous connections when
+/// `requireAuth` is set. Clients receive it as an SSE event named by `event`, whose data is
+/// `{"id","channel","event","data","timestamp"}` as JSON.
+///
+/// Options:
+/// - `priority` (0-10, default 5): when a slow connection's queue is full, lower-priority
+///   messages are shed first to make room;
+/// - `ttl` (seconds): a message older than this is never written, and leaves history and the
+///   persistent cache;
+/// - `persistent`: kept (until its TTL, or the cache's own limit) and delivered to connections
+///   that open later;
+/// - `retryable` (default true): kept in history so reconnecting clients get it again; set it to
+///   false for ephemeral events such as typing indicators;
+/// - `coalesceKey`: a queued message with the same key is replaced by the newer one, so a slow
+///   client gets only the latest refresh or cache invalidation.
+///
+/// The JSON form uses the wire names, so the product brief's examples deserialize unchanged;
+/// `id` and `timestamp` may be left out and are filled in when the message is sent. User ids
+/// may be integers or strings.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use serde_json::json;
+/// use sse_core::{Channel, EventType, Message, Target};
+///
+/// let built = Message::new(Channel::ALERTS, EventType::Alert, json!({"message": "Important"}))
+///     .to_authenticated()
+///     .exclude_users([123, 456])
+///     .priority(8)
+///     .ttl(Duration::from_secs(600))
+///     .persistent();
+///
+/// let parsed: Message = serde_json::from_value(json!({
+///     "channel": "alerts",
+///     "event": "alert",
+///     "data": {"message": "Important"},
+///     "target": "authenticated",
+///     "excludeUsers": [123, 456],
+///     "priority": 8,
+///     "ttl": 600,
+///     "persistent": true
+/// }))?;
+/// assert_eq!(parsed, built);
+/// assert_eq!(parsed.target(), Target::Authenticated);
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Message {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    id: Option<MessageId>,
+    channel: Channel,
+    event: EventType,
+    #[serde(default)]
+    data: Value,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    timestamp: Option<u64>,
+    #[serde(default)]
+    target: Target,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    target_users: Vec<UserId>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    target_roles: Vec<Role>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    target_permissions: Vec<Permission>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    exclude_users: Vec<UserId>,
+    #[serde(default = "default_priority")]
+    priority: u8,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    ttl: Option<u32>,
+    #[serde(default)]
+    persistent: bool,
+    #[serde(default = "default_true")]
+    retryable: bool,
+    #[serde(default)]
+    require_auth: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    coalesce_key: Option<CoalesceKey>,
+}
+
+/// A coalescing key: 1 to 256 characters, no control characters.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct CoalesceKey(Name);
+
+name_type!(CoalesceKey, COALESCE_RULE);
+name_from_string!(CoalesceKey);
+
+impl CoalesceKey {
+    /// Validates a coalescing key.
+    ///
+    /// # Errors
+    ///
+    /// [`NameError`] naming the field `coalesceKey` for an empty or too long key, or one holding
+    /// a control character.
+    pub fn new(key: impl AsRef<str>) -> Result<Self, NameError> {
+        COALESCE_RULE.parse(key.as_ref()).map(Self)
+    }
+}
+
+fn default_priority() -> u8 {
+    Message::DEFAULT_PRIORITY
+}
+
+fn default_true() -> bool {
+    true
+}
+
+impl Message {
+    /// The priority of a message that sets none.
+    pub const DEFAULT_PRIORITY: u8 = 5;
+    /// The highest priority.
+    pub const MAX_PRIORITY: u8 = 10;
+
+    /// A message to everyone subscribed to `channel`, with default options.
+    pub fn new(channel: Channel, event: EventType, data: Value) -> Self {
+        Self {
+            id: None,
+            channel,
+            event,
+            data,
+            timestamp: None,
+            target: Target::All,
+            target_users: Vec::new(),
+            target_roles: Vec::new(),
+            target_permissions: Vec::new(),
+            exclude_users: Vec::new(),
+            priority: Self::DEFAULT_PRIORITY,
+            ttl: None,
+            persistent: false,
+            retryable: true,
+            require_auth: false,
+            coalesce_key: None,
+        }
+    }
+
+    /// Sets the message id (otherwise the hub assigns a unique one).
+    #[must_use]
+    pub fn id(mut self, id: MessageId) -> Self {
+        self.id = Some(id);
+        self
+    }
+
+    /// Sets the creation time in milliseconds since the Unix epoch (otherwise the send time).
+    #[must_use]
+    pub fn timestamp(mut self, timestamp_ms: u64) -> Self {
+        self.timestamp = Some(timestamp_ms);
+        self
+    }
+
+    /// Targets every subscriber of the channel (the default).
+    #[must_use]
+    pub fn to_all(self) -> Self {
+        self.retarget(Target::All)
+    }
+
+    /// Targets every authenticated subscriber of the channel.
+    #[must_use]
+    pub fn to_authenticated(self) -> Self {
+        self.retarget(Target::Authenticated)
+    }
+
+    /// Targets the given users.
+    #[must_use]
+    pub fn to_users<U: Into<UserId>>(mut self, users: impl IntoIterator<Item = U>) -> Self {
+        self = self.retarget(Target::UserSpecific);
+        self.target_users = users.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Targets connections holding any of the given roles.
+    #[must_use]
+    pub fn to_roles(mut self, roles: impl IntoIterator<Item = Role>) -> Self {
+        self = self.retarget(Target::RoleBased);
+        self.target_roles = roles.into_iter().collect();
+        self
+    }
+
+    /// Targets connections holding any of the given permissions.
+    #[must_use]
+    pub fn to_permissions(mut self, permissions: impl IntoIterator<Item = Permission>) -> Self {
+        self = self.retarget(Target::PermissionBased);
+        self.target_permissions = permissions.into_iter().collect();
+        self
+    }
+
+    /// Never delivers to these users, whatever the target.
+    #[must_use]
+    pub fn exclude_users<U: Into<UserId>>(mut self, users: impl IntoIterator<Item = U>) -> Self {
+        self.exclude_users.extend(users.into_iter().map(Into::into));
+        self
+    }
+
+    /// Sets the priority, 0 to 10 (checked when the message is sent).
+    #[must_use]
+    pub fn priority(mut self, priority: u8) -> Self {
+        self.priority = priority;
+        self
+    }
+
+    /// Sets the time to live, in whole seconds (rounded up; zero is rejected when sent).
+    #[must_use]
+    pub fn ttl(mut self, ttl: Duration) -> Self {
+        let secs = ttl.as_secs() + u64::from(ttl.subsec_nanos() > 0);
+        self.ttl = Some(u32::try_from(secs).unwrap_or(u32::MAX));
+        self
+    }
+
+    /// Keeps the message for connections that open later.
+    #[must_use]
+    pub fn persistent(mut self) -> Self {
+        self.persistent = true;
+        self
+    }
+
+    /// Whether reconnecting clients get the message again from history (default true).
+    #[must_use]
+    pub fn retryable(mut self, retryable: bool) -> Self {
+        self.retryable = retryable;
+        self
+    }
+
+    /// Drops anonymous connections from the recipients.
+    #[must_use]
+    pub fn require_auth(mut self) -> Self {
+        self.require_auth = true;
+        self
+    }
+
+    /// Sets the coalescing key: a queued message with the same key is replaced by this one.
+    #[must_use]
+    pub fn coalesce_key(mut self, key: CoalesceKey) -> Self {
+        self.coalesce_key = Some(key);
+        self
+    }
+
+    fn retarget(mut self, target: Target) -> Self {
+        self.target = target;
+        self.target_users.clear();
+        self.target_roles.clear();
+        self.target_permissions.clear();
+        self
+    }
+
+    /// The message id, if one was set.
+    pub fn message_id(&self) -> Option<&MessageId> {
+        self.id.as_ref()
+    }
+
+    /// The channel.
+    pub fn channel(&self) -> &Channel {
+        &self.channel
+    }
+
+    /// The event type.
+    pub fn event(&self) -> &EventType {
+        &self.event
+    }
+
+    /// The payload.
+    pub fn data(&self) -> &Value {
+        &self.data
+    }
+
+    /// The creation time, if one was set.
+    pub fn created_at(&self) -> Option<u64> {
+        self.timestamp
+    }
+
+    /// The target kind.
+    pub fn target(&self) -> Target {
+        self.target
+    }
+
+    /// The users of a `user-specific` target.
+    pub fn target_users(&self) -> &[UserId] {
+        &self.target_users
+    }
+
+    /// The roles of a `role-based` target.
+    pub fn target_roles(&self) -> &[Role] {
+        &self.target_roles
+    }
+
+    /// The permissions of a `permission-based` target.
+    pub fn target_permissions(&self) -> &[Permission] {
+        &self.target_permissions
+    }
+
+    /// The excluded users.
+    pub fn excluded_users(&self) -> &[UserId] {
+        &self.exclude_users
+    }
+
+    /// The priority.
+    pub fn message_priority(&self) -> u8 {
+        self.priority
+    }
+
+    /// The time to live in seconds, if any.
+    pub fn ttl_secs(&self) -> Option<u32> {
+        self.ttl
+    }
+
+    /// Whether the message is kept for connections that open later.
+    pub fn is_persistent(&self) -> bool {
+        self.persistent
+    }
+
+    /// Whether the message is kept in history for reconnecting clients.
+    pub fn is_retryable(&self) -> bool {
+        self.retryable
+    }
+
+    /// Whether anonymous connections are excluded.
+    pub fn requires_auth(&self) -> bool {
+        self.require_auth
+    }
+
+    /// The coalescing key, if any.
+    pub fn coalescing_key(&self) -> Option<&CoalesceKey> {
+        self.coalesce_key.as_ref()
+    }
+
+    pub(crate) fn into_parts(self) -> MessageParts {
+        MessageParts {
+            id: self.id,
+            channel: self.channel,
+            event: self.event,
+            data: self.data,
+            timestamp: self.timestamp,
+            target: self.target,
+            target_users: self.target_users,
+            target_roles: self.target_roles,
+            target_permissions: self.target_permissions,
+            exclude_users: self.exclude_users,
+            priority: self.priority,
+            ttl: self.ttl,
+            persistent: self.persistent,
+            retryable: self.retryable,
+            require_auth: self.require_auth,
+            coalesce_key: self.coalesce_key,
+        }
+    }
+}
+
+/// The fields of a message, moved out for encoding.
+pub(crate) struct MessageParts {
+    pub(crate) id: Option<MessageId>,
+    pub(crate) channel: Channel,
+    pub(crate) event: EventType,
+    pub(crate) data: Value,
+    pub(crate) timestamp: Option<u64>,
+    pub(crate) target: Target,
+    pub(crate) target_users: Vec<UserId>,
+    pub(crate) target_roles: Vec<Role>,
+    pub(crate) target_permissions: Vec<Permission>,
+    pub(crate) exclude_users: Vec<UserId>,
+    pub(crate) priority: u8,
+    pub(crate) ttl: Option<u32>,
+    pub(crate) persistent: bool,
+    pub(crate) retryable: bool,
+    pub(crate) require_auth: bool,
+    pub(crate) coalesce_key: Option<CoalesceKey>,
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn brief_examples_deserialize_unchanged() {
+        let role_based: Message = serde_json::from_value(json!({
+            "channel": "admin-actions",
+            "event": "alert",
+            "data": { "message": "Security alert detected" },
+            "target": "role-based",
+            "targetRoles": ["admin", "security_officer"]
+        }))
+        .unwrap();
+        assert_eq!(role_based.target(), Target::RoleBased);
+        assert_eq!(role_based.target_roles().len(), 2);
+        assert_eq!(role_based.message_priority(), 5);
+        assert!(role_based.is_retryable());
+
+        let permission_based: Message = serde_json::from_value(json!({
+            "channel": "live-updates",
+            "event": "data",
+            "data": { "type": "metrics-update", "metrics": {} },
+            "target": "permission-based",
+            "targetPermissions": ["dashboard.view"]
+        }))
+        .unwrap();
+        assert_eq!(permission_based.target_permissions()[0], "dashboard.view");
+
+        let custom: Message = serde_json::from_value(json!({
+            "channel": "custom",
+            "event": "custom",
+            "data": { "customType": "user-online", "userId": 123, "status": "online" },
+            "target": "user-specific",
+            "targetUsers": [456, 789]
+        }))
+        .unwrap();
+        assert_eq!(custom.event(), &EventType::Custom);
+        assert_eq!(custom.target_users()[1], "789");
+
+        let full: Message = serde_json::from_value(json!({
+            "id": "m-1",
+            "channel": "toasts",
+            "event": "toast",
+            "data": null,
+            "timestamp": 1764350000000u64,
+            "target": "all",
+            "priority": 0,
+            "ttl": 5,
+            "persistent": false,
+            "retryable": false,
+            "requireAuth": true,
+            "excludeUsers": ["x"]
+        }))
+        .unwrap();
+        assert_eq!(full.message_id().unwrap(), "m-1");
+        assert_eq!(full.created_at(), Some(1_764_350_000_000));
+        assert!(full.requires_auth());
+        assert!(!full.is_retryable());
+    }
+
+    #[test]
+    fn unknown_fields_and_bad_values_name_the_field() {
+        let err = serde_json::from_value::<Message>(json!({
+            "channel": "alerts", "event": "alert", "targetUser": [1]
+        }))
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("unknown field `targetUser`"),
+            "{err}"
+        );
+
+        let err = serde_json::from_value::<Message>(json!({
+            "channel": "alerts", "event": "alert", "target": "everyone"
+        }))
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("unknown variant `everyone`"),
+            "{err}"
+        );
+
+        let err = serde_json::from_value::<Message>(json!({
+            "channel": "Alerts", "event": "alert"
+        }))
+        .unwrap_err();
+        assert!(err.to_string().contains("channel contains 'A'"), "{err}");
+    }
+
+    #[test]
+    fn serialises_with_wire_names() {
+        let msg = Message::new(Channel::TOASTS, EventType::Toast, json!({"message": "hi"}))
+            .to_users([7])
+            .require_auth()
+            .timestamp(1);
+        assert_eq!(
+            serde_json::to_value(&msg).unwrap(),
+            json!({
+                "channel": "toasts",
+                "event": "toast",
+                "data": {"message": "hi"},
+                "timestamp": 1,
+                "target": "user-specific",
+                "targetUsers": ["7"],
+                "priority": 5,
+                "persistent": false,
+                "retryable": true,
+                "requireAuth": true
+            })
+        );
+    }
+
+    #[test]
+    fn retargeting_clears_the_previous_lists() {
+        let msg = Message::new(Channel::CHAT, EventType::Data, Value::Null)
+            .to_users([1, 2])
+            .to_roles([Role::from_static("admin")]);
+        assert_eq!(msg.target(), Target::RoleBased);
+        assert!(msg.target_users().is_empty());
+    }
+
+    #[test]
+    fn ttl_rounds_up_to_whole_seconds() {
+        let msg = Message::new(Channel::CHAT, EventType::Data, Value::Null);
+        assert_eq!(
+            msg.clone().ttl(Duration::from_millis(1)).ttl_secs(),
+            Some(1)
+        );
+        assert_eq!(msg.clone().ttl(Duration::from_secs(2)).ttl_secs(), Some(2));
+        assert_eq!(msg.ttl(Duration::ZERO).ttl_secs(), Some(0));
+    }
+}

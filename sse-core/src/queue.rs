@@ -1,0 +1,417 @@
+//! The bounded per-connection queue: priority shedding, TTL expiry, coalescing.
+
+use std::collections::VecDeque;
+
+use bytes::{BufMut, Bytes, BytesMut};
+
+use crate::{Cursor, message::CoalesceKey};
+
+/// One frame waiting to be written to a connection.
+#[derive(Debug, Clone)]
+pub(crate) struct Entry {
+    pub(crate) frame: Bytes,
+    pub(crate) cursor: Option<Cursor>,
+    pub(crate) priority: u8,
+    pub(crate) expires_at: Option<u64>,
+    pub(crate) coalesce: Option<CoalesceKey>,
+}
+
+impl Entry {
+    fn is_expired(&self, now_ms: u64) -> bool {
+        self.expires_at.is_some_and(|at| now_ms >= at)
+    }
+}
+
+/// What a push did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Pushed {
+    /// The new frame was queued.
+    pub(crate) queued: bool,
+    /// Queued frames dropped to make room because their priority was lower.
+    pub(crate) shed: u32,
+    /// Frames dropped because their TTL had passed.
+    pub(crate) expired: u32,
+    /// Queued frames replaced by the new one with the same coalescing key.
+    pub(crate) coalesced: u32,
+    /// The queue is full of frames at least as important as the new one: the connection is too
+    /// slow and must be closed.
+    pub(crate) too_slow: bool,
+}
+
+/// Frames popped for one write.
+#[derive(Debug, Default)]
+pub(crate) struct Popped {
+    pub(crate) batch: Option<Bytes>,
+    pub(crate) frames: u32,
+    pub(crate) expired: u32,
+}
+
+/// A bounded FIFO of encoded frames.
+///
+/// Frames are written in the order they were queued (cursor order); priority only decides what
+/// is shed when the queue is full.
+#[derive(Debug)]
+pub(crate) struct Queue {
+    entries: VecDeque<Entry>,
+    capacity: usize,
+    bytes: usize,
+}
+
+impl Queue {
+    pub(crate) fn new(capacity: usize) -> Self {
+        Self {
+            entries: VecDeque::new(),
+            capacity: capacity.max(1),
+            bytes: 0,
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    #[cfg(test)]
+    pub(crate) fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Bytes of the queued frames.
+    pub(crate) fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// Queues `entry` at the back, making room as decision 3 of the architecture describes:
+    /// coalesce, then drop expired frames, then shed a lower-priority frame; a full queue of
+    /// frames at least as important as the new one means the connection is too slow, unless the
+    /// new frame is strictly the least important, in which case it is the one shed.
+    pub(crate) fn push(&mut self, entry: Entry, now_ms: u64) -> Pushed {
+        let mut out = Pushed::default();
+        if let Some(key) = &entry.coalesce {
+            if let Some(pos) = self
+                .entries
+                .iter()
+                .position(|e| e.coalesce.as_ref() == Some(key))
+            {
+                self.remove(pos);
+                out.coalesced += 1;
+            }
+        }
+        if self.entries.len() >= self.capacity {
+            out.expired += self.purge_expired(now_ms);
+        }
+        if self.entries.len() >= self.capacity {
+            // The oldest frame of the lowest priority below the new one's.
+            let victim = self
+                .entries
+                .iter()
+                .enumerate()
+                .filter(|(_, e)| e.priority < entry.priority)
+                .min_by_key(|(i, e)| (e.priority, *i))
+                .map(|(i, _)| i);
+            match victim {
+                Some(pos) => {
+                    self.remove(pos);
+                    out.shed += 1;
+                }
+                None if self.entries.iter().all(|e| e.priority > entry.priority) => {
+                    out.shed += 1;
+                    return out;
+                }
+                None => {
+                    out.too_slow = true;
+                    return out;
+                }
+            }
+        }
+        self.bytes += entry.frame.len();
+        self.entries.push_back(entry);
+        out.queued = true;
+        out
+    }
+
+    /// Places frames read from history or the persistent cache before the live frames.
+    ///
+    /// Only frames older than the first live cursor are kept (`first_live`), so a message that
+    /// arrived both live and from history is written once. Returns how many were placed.
+    pub(crate) fn prepend(&mut self, earlier: Vec<Entry>, first_live: Option<&Cursor>) -> usize {
+        let mut placed = 0;
+        for entry in earlier.into_iter().rev() {
+            let older = match (&entry.cursor, first_live) {
+                (Some(c), Some(live)) => c < live,
+                _ => true,
+            };
+            if older {
+                self.bytes += entry.frame.len();
+                self.entries.push_front(entry);
+                placed += 1;
+            }
+        }
+        placed
+    }
+
+    /// Pops frames for one write: every queued frame up to `max_bytes` (at least one), skipping
+    /// expired ones, concatenated into one chunk.
+    pub(crate) fn pop_batch(&mut self, now_ms: u64, max_bytes: usize) -> Popped {
+        let mut out = Popped::default();
+        let mut first: Option<Bytes> = None;
+        let mut buf: Option<BytesMut> = None;
+        while let Some(entry) = self.entries.front() {
+            if entry.is_expired(now_ms) {
+                let entry = self.entries.pop_front().expect("front exists");
+                self.bytes -= entry.frame.len();
+                out.expired += 1;
+                continue;
+            }
+            let size = first.as_ref().map_or(0, Bytes::len) + buf.as_ref().map_or(0, BytesMut::len);
+            if size > 0 && size + entry.frame.len() > max_bytes {
+                break;
+            }
+            let entry = self.entries.pop_front().expect("front exists");
+            self.bytes -= entry.frame.len();
+            out.frames += 1;
+            match (&first, &mut buf) {
+                (None, _) => first = Some(entry.frame),
+                (Some(f), None) => {
+                    let mut b = BytesMut::with_capacity((f.len() + entry.frame.len()) * 2);
+                    b.put_slice(f);
+                    b.put_slice(&entry.frame);
+                    buf = Some(b);
+                }
+                (Some(_), Some(b)) => b.put_slice(&entry.frame),
+            }
+        }
+        out.batch = match buf {
+            Some(b) => Some(b.freeze()),
+            None => first,
+        };
+        out
+    }
+
+    /// Empties the queue, returning how many frames it held.
+    pub(crate) fn clear(&mut self) -> usize {
+        let n = self.entries.len();
+        self.entries = VecDeque::new();
+        self.bytes = 0;
+        n
+    }
+
+    fn remove(&mut self, pos: usize) {
+        if let Some(e) = self.entries.remove(pos) {
+            self.bytes -= e.frame.len();
+        }
+    }
+
+    fn purge_expired(&mut self, now_ms: u64) -> u32 {
+        let before = self.entries.len();
+        let mut bytes = self.bytes;
+        self.entries.retain(|e| {
+            let keep = !e.is_expired(now_ms);
+            if !keep {
+                bytes -= e.frame.len();
+            }
+            keep
+        });
+        self.bytes = bytes;
+        u32::try_from(before - self.entries.len()).unwrap_or(u32::MAX)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(name: &str, priority: u8) -> Entry {
+        Entry {
+            frame: Bytes::from(format!("data: {name}\n\n")),
+            cursor: None,
+            priority,
+            expires_at: None,
+            coalesce: None,
+        }
+    }
+
+    fn drain(q: &mut Queue, now: u64) -> String {
+        let popped = q.pop_batch(now, usize::MAX);
+        String::from_utf8(popped.batch.unwrap_or_default().to_vec())
+            .unwrap()
+            .replace("data: ", "")
+            .replace("\n\n", " ")
+            .trim_end()
+            .to_owned()
+    }
+
+    #[test]
+    fn fifo_within_capacity() {
+        let mut q = Queue::new(3);
+        for name in ["a", "b", "c"] {
+            assert!(q.push(entry(name, 5), 0).queued);
+        }
+        assert_eq!(q.bytes(), 3 * "data: a\n\n".len());
+        assert_eq!(drain(&mut q, 0), "a b c");
+        assert_eq!(q.bytes(), 0);
+    }
+
+    #[test]
+    fn sheds_the_oldest_lowest_priority_frame() {
+        let mut q = Queue::new(3);
+        q.push(entry("low1", 1), 0);
+        q.push(entry("mid", 5), 0);
+        q.push(entry("low2", 1), 0);
+        let out = q.push(entry("high", 9), 0);
+        assert_eq!(
+            out,
+            Pushed {
+                queued: true,
+                shed: 1,
+                ..Pushed::default()
+            }
+        );
+        assert_eq!(drain(&mut q, 0), "mid low2 high");
+    }
+
+    #[test]
+    fn a_new_frame_less_important_than_all_queued_is_itself_shed() {
+        let mut q = Queue::new(2);
+        q.push(entry("a", 7), 0);
+        q.push(entry("b", 7), 0);
+        let out = q.push(entry("c", 3), 0);
+        assert_eq!(
+            out,
+            Pushed {
+                queued: false,
+                shed: 1,
+                ..Pushed::default()
+            }
+        );
+        assert_eq!(drain(&mut q, 0), "a b");
+    }
+
+    #[test]
+    fn equal_priorities_mean_too_slow() {
+        let mut q = Queue::new(2);
+        q.push(entry("a", 5), 0);
+        q.push(entry("b", 5), 0);
+        let out = q.push(entry("c", 5), 0);
+        assert!(out.too_slow);
+        assert!(!out.queued);
+        assert_eq!(q.len(), 2);
+    }
+
+    #[test]
+    fn expired_frames_make_room_before_shedding() {
+        let mut q = Queue::new(2);
+        q.push(
+            Entry {
+                expires_at: Some(100),
+                ..entry("old", 1)
+            },
+            0,
+        );
+        q.push(entry("keep", 1), 0);
+        let out = q.push(entry("new", 5), 100);
+        assert_eq!(
+            out,
+            Pushed {
+                queued: true,
+                expired: 1,
+                ..Pushed::default()
+            }
+        );
+        assert_eq!(drain(&mut q, 100), "keep new");
+    }
+
+    #[test]
+    fn expired_frames_are_skipped_when_written() {
+        let mut q = Queue::new(4);
+        q.push(entry("a", 5), 0);
+        q.push(
+            Entry {
+                expires_at: Some(50),
+                ..entry("b", 5)
+            },
+            0,
+        );
+        q.push(entry("c", 5), 0);
+        let popped = q.pop_batch(50, usize::MAX);
+        assert_eq!(popped.frames, 2);
+        assert_eq!(popped.expired, 1);
+        assert_eq!(&popped.batch.unwrap()[..], b"data: a\n\ndata: c\n\n");
+        assert_eq!(q.bytes(), 0);
+    }
+
+    #[test]
+    fn coalescing_replaces_the_queued_frame_and_moves_to_the_back() {
+        let key = CoalesceKey::new("refresh:alerts").unwrap();
+        let mut q = Queue::new(4);
+        q.push(
+            Entry {
+                coalesce: Some(key.clone()),
+                ..entry("r1", 5)
+            },
+            0,
+        );
+        q.push(entry("x", 5), 0);
+        let out = q.push(
+            Entry {
+                coalesce: Some(key),
+                ..entry("r2", 5)
+            },
+            0,
+        );
+        assert_eq!(out.coalesced, 1);
+        assert_eq!(drain(&mut q, 0), "x r2");
+    }
+
+    #[test]
+    fn batches_respect_the_byte_limit_but_take_at_least_one() {
+        let mut q = Queue::new(8);
+        for name in ["a", "b", "c"] {
+            q.push(entry(name, 5), 0);
+        }
+        let frame = "data: a\n\n".len();
+        let popped = q.pop_batch(0, frame * 2);
+        assert_eq!(popped.frames, 2);
+        let popped = q.pop_batch(0, 1);
+        assert_eq!(popped.frames, 1);
+        assert!(q.is_empty());
+    }
+
+    #[test]
+    fn prepend_skips_frames_at_or_after_the_first_live_cursor() {
+        let c = |n| Some(Cursor::new(1, n, 0));
+        let mut q = Queue::new(8);
+        q.push(
+            Entry {
+                cursor: c(3),
+                ..entry("3", 5)
+            },
+            0,
+        );
+        q.push(
+            Entry {
+                cursor: c(4),
+                ..entry("4", 5)
+            },
+            0,
+        );
+        let placed = q.prepend(
+            vec![
+                Entry {
+                    cursor: c(1),
+                    ..entry("1", 5)
+                },
+                Entry {
+                    cursor: c(2),
+                    ..entry("2", 5)
+                },
+                Entry {
+                    cursor: c(3),
+                    ..entry("3", 5)
+                },
+            ],
+            c(3).as_ref(),
+        );
+        assert_eq!(placed, 2);
+        assert_eq!(drain(&mut q, 0), "1 2 3 4");
+    }
+}

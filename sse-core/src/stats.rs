@@ -1,0 +1,170 @@
+//! Hub statistics.
+
+use std::{
+    collections::BTreeMap,
+    sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed},
+};
+
+use parking_lot::Mutex;
+use serde::Serialize;
+
+use crate::{BackplaneStats, Channel};
+
+/// A snapshot of the hub's statistics, from [`Hub::stats`](crate::Hub::stats).
+///
+/// Counters are totals since the hub was built. With a shared backplane every number here is
+/// this instance's own, except `backplane.entries`, which counts the shared history.
+///
+/// Serialises with camelCase names, for a stats endpoint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct HubStats {
+    /// Open connections.
+    pub total_connections: usize,
+    /// Open connections per subscribed channel (a connection counts once per channel).
+    pub connections_per_channel: BTreeMap<Channel, usize>,
+    /// Channels with at least one subscriber.
+    pub active_channels: usize,
+    /// Messages sent through this hub in the last 60 seconds.
+    pub messages_per_minute: u64,
+    /// Messages sent through this hub.
+    pub messages_sent: u64,
+    /// Messages dispatched on this instance (its own and, with a shared backplane, others').
+    pub messages_dispatched: u64,
+    /// Frames queued for a connection (one per message and recipient).
+    pub queued: u64,
+    /// Frames written to connections (handed to the response body).
+    pub delivered: u64,
+    /// Frames dropped to make room for more important ones.
+    pub shed: u64,
+    /// Frames dropped because their TTL passed before they were written.
+    pub expired: u64,
+    /// Frames replaced by a newer frame with the same coalescing key.
+    pub coalesced: u64,
+    /// Connections closed because they could not keep up.
+    pub closed_slow: u64,
+    /// Frames queued from history or the persistent cache for connections that opened.
+    pub replayed: u64,
+    /// Connections that resumed with a cursor history no longer covered.
+    pub history_gaps: u64,
+    /// Errors reported by the backplane.
+    pub backplane_errors: u64,
+    /// Persistent messages cached for new connections.
+    pub persistent_messages: u64,
+    /// Bytes held by this process.
+    pub memory: MemoryStats,
+    /// The backplane's own sizes.
+    pub backplane: BackplaneStats,
+}
+
+/// Bytes the hub holds, by purpose.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct MemoryStats {
+    /// Frames waiting in connection queues.
+    pub queues: usize,
+    /// Replay history held in this process.
+    pub history: usize,
+    /// The persistent-message cache.
+    pub persistent_cache: usize,
+}
+
+impl MemoryStats {
+    /// The sum of all parts.
+    pub fn total(&self) -> usize {
+        self.queues + self.history + self.persistent_cache
+    }
+}
+
+/// The hub's running counters.
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    pub(crate) sent: AtomicU64,
+    pub(crate) dispatched: AtomicU64,
+    pub(crate) queued: AtomicU64,
+    pub(crate) delivered: AtomicU64,
+    pub(crate) shed: AtomicU64,
+    pub(crate) expired: AtomicU64,
+    pub(crate) coalesced: AtomicU64,
+    pub(crate) closed_slow: AtomicU64,
+    pub(crate) replayed: AtomicU64,
+    pub(crate) history_gaps: AtomicU64,
+    pub(crate) backplane_errors: AtomicU64,
+    pub(crate) queue_bytes: AtomicUsize,
+    pub(crate) minute: MinuteWindow,
+}
+
+impl Counters {
+    pub(crate) fn add(counter: &AtomicU64, n: u32) {
+        if n > 0 {
+            counter.fetch_add(u64::from(n), Relaxed);
+        }
+    }
+
+    /// Applies a change of queued bytes.
+    pub(crate) fn queue_bytes_changed(&self, before: usize, after: usize) {
+        if after > before {
+            self.queue_bytes.fetch_add(after - before, Relaxed);
+        } else if before > after {
+            self.queue_bytes.fetch_sub(before - after, Relaxed);
+        }
+    }
+}
+
+/// Counts events in the last 60 seconds, in one-second buckets.
+#[derive(Debug)]
+pub(crate) struct MinuteWindow {
+    buckets: Mutex<[(u64, u64); 60]>,
+}
+
+impl Default for MinuteWindow {
+    fn default() -> Self {
+        Self {
+            buckets: Mutex::new([(0, 0); 60]),
+        }
+    }
+}
+
+impl MinuteWindow {
+    pub(crate) fn record(&self, now_ms: u64) {
+        let second = now_ms / 1000;
+        let mut buckets = self.buckets.lock();
+        let bucket = &mut buckets[usize::try_from(second % 60).expect("below 60")];
+        if bucket.0 != second {
+            *bucket = (second, 0);
+        }
+        bucket.1 += 1;
+    }
+
+    /// Events in the 60 seconds ending at `now_ms` (the current second included).
+    pub(crate) fn count(&self, now_ms: u64) -> u64 {
+        let second = now_ms / 1000;
+        self.buckets
+            .lock()
+            .iter()
+            .filter(|(s, _)| *s + 60 > second && *s <= second)
+            .map(|(_, n)| n)
+            .sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn minute_window_slides() {
+        let w = MinuteWindow::default();
+        w.record(0);
+        w.record(500);
+        w.record(30_000);
+        assert_eq!(w.count(30_000), 3);
+        assert_eq!(w.count(59_999), 3);
+        assert_eq!(w.count(60_000), 1);
+        w.record(61_000);
+        assert_eq!(w.count(61_000), 2);
+        assert_eq!(w.count(200_000), 0);
+    }
+}

@@ -1,0 +1,6 @@
+//! The poem adapter of the universal SSE system: mounts the sse-tower streaming endpoint in a poem
+//! application, with identity and client address taken from what the host application provides.
+//!
+//! This crate is being built; today it only re-exports [`sse_core`].
+
+pub use sse_core;
