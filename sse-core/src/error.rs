@@ -81,10 +81,11 @@ pub enum MessageError {
     /// `ttl` is zero; omit it for a message that does not expire.
     #[error("ttl is 0; omit ttl for a message that does not expire")]
     ZeroTtl,
-    /// The encoded payload is larger than the hub's limit.
-    #[error("data is {size} bytes once encoded; the maximum is {max}")]
+    /// The encoded event (the JSON of the `data:` line: the payload and its id, channel, event
+    /// and timestamp) is larger than the hub's limit.
+    #[error("data is too large: the encoded event is {size} bytes; the maximum is {max}")]
     TooLarge {
-        /// Encoded size of the `data:` payload in bytes.
+        /// Encoded size of the `data:` line's JSON in bytes.
         size: usize,
         /// The configured maximum in bytes.
         max: usize,

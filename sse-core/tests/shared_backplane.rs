@@ -1,0 +1,270 @@
+//! Two hubs on one shared log: the dispatcher path a cross-instance backplane uses.
+
+use std::{
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use futures_util::FutureExt;
+use serde_json::json;
+use sse_core::{
+    Backplane, Channel, ConnectOptions, Cursor, Entry, EntryStream, Envelope, EventType, Hub,
+    Identity, Message, Replay, Subscription, UserId,
+    error::{BackplaneError, SendError},
+};
+use tokio::sync::broadcast;
+
+/// A log shared by several hubs in one process, standing in for a shared store: every publish
+/// is appended under one lock and broadcast to every subscriber in log order. Envelopes cross
+/// it as transport bytes, as they would cross a network.
+#[derive(Debug)]
+struct SharedLog {
+    entries: Mutex<Vec<(Cursor, bytes::Bytes)>>,
+    tx: broadcast::Sender<(Cursor, bytes::Bytes)>,
+}
+
+#[derive(Debug, Clone)]
+struct Handle(Arc<SharedLog>);
+
+impl SharedLog {
+    fn new() -> Arc<Self> {
+        Arc::new(Self {
+            entries: Mutex::new(Vec::new()),
+            tx: broadcast::channel(1024).0,
+        })
+    }
+}
+
+#[async_trait::async_trait]
+impl Backplane for Handle {
+    async fn publish(&self, envelope: Arc<Envelope>) -> Result<Cursor, BackplaneError> {
+        let mut entries = self.0.entries.lock().unwrap();
+        let cursor = Cursor::new(5, entries.len() as u64 + 1, 0);
+        let bytes = envelope.to_transport();
+        entries.push((cursor, bytes.clone()));
+        let _ = self.0.tx.send((cursor, bytes));
+        Ok(cursor)
+    }
+
+    fn subscribe(&self) -> Option<EntryStream> {
+        let rx = self.0.tx.subscribe();
+        Some(Box::pin(futures_util::stream::unfold(
+            rx,
+            |mut rx| async move {
+                let (cursor, bytes) = rx.recv().await.ok()?;
+                let item = Envelope::from_transport(&bytes).map(|envelope| Entry {
+                    cursor,
+                    envelope: Arc::new(envelope),
+                });
+                Some((item, rx))
+            },
+        )))
+    }
+
+    async fn replay(&self, after: &Cursor, max: usize) -> Result<Replay, BackplaneError> {
+        let entries = self.0.entries.lock().unwrap();
+        if after.epoch() != 5 {
+            return Ok(Replay::Gap);
+        }
+        let newer: Vec<Entry> = entries
+            .iter()
+            .filter(|(c, _)| c > after)
+            .map(|(cursor, bytes)| Entry {
+                cursor: *cursor,
+                envelope: Arc::new(Envelope::from_transport(bytes).unwrap()),
+            })
+            .collect();
+        Ok(if newer.len() > max {
+            Replay::Gap
+        } else {
+            Replay::Entries(newer)
+        })
+    }
+}
+
+fn hub_on(log: &Arc<SharedLog>) -> Hub {
+    let hub = Hub::builder()
+        .backplane(Arc::new(Handle(Arc::clone(log))))
+        .build();
+    let driver = hub.clone();
+    tokio::spawn(async move { driver.run_dispatcher().await });
+    hub
+}
+
+/// The (id, payload) of each frame of the next chunk.
+async fn next_frames(sub: &mut Subscription) -> Vec<(String, serde_json::Value)> {
+    let chunk = tokio::time::timeout(Duration::from_secs(5), sub.recv())
+        .await
+        .expect("a frame arrives")
+        .expect("the stream is open");
+    let text = std::str::from_utf8(&chunk).unwrap();
+    text.split_terminator("\n\n")
+        .map(|frame| {
+            let id = frame
+                .lines()
+                .next()
+                .unwrap()
+                .strip_prefix("id: ")
+                .unwrap()
+                .to_owned();
+            let data = frame
+                .lines()
+                .find_map(|l| l.strip_prefix("data: "))
+                .unwrap();
+            let value: serde_json::Value = serde_json::from_str(data).unwrap();
+            (id, value["data"].clone())
+        })
+        .collect()
+}
+
+/// The next `n` frames, however they are batched.
+async fn take(sub: &mut Subscription, n: usize) -> Vec<(String, serde_json::Value)> {
+    let mut out = Vec::new();
+    while out.len() < n {
+        out.extend(next_frames(sub).await);
+    }
+    assert_eq!(out.len(), n);
+    out
+}
+
+async fn started(hub: &Hub) {
+    // The dispatcher task starts on the next scheduling point.
+    for _ in 0..100 {
+        if hub
+            .send(Message::new(
+                Channel::from_static("probe"),
+                EventType::Data,
+                json!(null),
+            ))
+            .await
+            .is_ok()
+        {
+            return;
+        }
+        tokio::task::yield_now().await;
+    }
+    panic!("dispatcher did not start");
+}
+
+#[tokio::test]
+async fn a_send_on_one_hub_reaches_targeted_connections_on_the_other() {
+    let log = SharedLog::new();
+    let a = hub_on(&log);
+    let b = hub_on(&log);
+    started(&a).await;
+    started(&b).await;
+
+    let mut on_b = b
+        .connect(
+            ConnectOptions::new(Identity::user(UserId::from(1))).channels([Channel::NOTIFICATIONS]),
+        )
+        .await
+        .unwrap();
+    let mut other_on_b = b
+        .connect(
+            ConnectOptions::new(Identity::user(UserId::from(2))).channels([Channel::NOTIFICATIONS]),
+        )
+        .await
+        .unwrap();
+    let report = a
+        .send(
+            Message::new(Channel::NOTIFICATIONS, EventType::Notification, json!("hi"))
+                .to_users([1]),
+        )
+        .await
+        .unwrap();
+    // The report counts the sending instance's own connections.
+    assert_eq!(report.sent, 0);
+    let (id, data) = take(&mut on_b, 1).await.remove(0);
+    assert_eq!(id, report.cursor.to_string());
+    assert_eq!(data, json!("hi"));
+    // Both hubs dispatched it; user 2 got nothing.
+    assert_eq!(other_on_b.queue_len(), 0);
+    assert!(other_on_b.recv().now_or_never().is_none());
+
+    // A client of A that drops out resumes on B with exactly what it missed.
+    let mut on_a = a
+        .connect(ConnectOptions::new(Identity::user(UserId::from(3))).channels([Channel::CHAT]))
+        .await
+        .unwrap();
+    let first = a
+        .send(Message::new(Channel::CHAT, EventType::Data, json!(1)))
+        .await
+        .unwrap();
+    assert_eq!(first.sent, 1);
+    assert_eq!(take(&mut on_a, 1).await[0].1, json!(1));
+    drop(on_a);
+    for n in 2..=3 {
+        a.send(Message::new(Channel::CHAT, EventType::Data, json!(n)))
+            .await
+            .unwrap();
+    }
+    let mut resumed = b
+        .connect(
+            ConnectOptions::new(Identity::user(UserId::from(3)))
+                .channels([Channel::CHAT])
+                .last_event_id(first.cursor),
+        )
+        .await
+        .unwrap();
+    assert!(resumed.connected().resumed);
+    let missed: Vec<_> = take(&mut resumed, 2)
+        .await
+        .into_iter()
+        .map(|(_, v)| v)
+        .collect();
+    assert_eq!(missed, [json!(2), json!(3)]);
+    assert!(resumed.recv().now_or_never().is_none());
+    assert_eq!(b.stats().messages_dispatched, a.stats().messages_dispatched);
+}
+
+#[tokio::test]
+async fn every_instance_delivers_in_the_same_order() {
+    let log = SharedLog::new();
+    let a = hub_on(&log);
+    let b = hub_on(&log);
+    started(&a).await;
+    started(&b).await;
+    let options = || ConnectOptions::new(Identity::anonymous()).channels([Channel::LIVE_UPDATES]);
+    let mut on_a = a.connect(options()).await.unwrap();
+    let mut on_b = b.connect(options()).await.unwrap();
+    let sends: Vec<_> = (0..40)
+        .map(|n| {
+            let hub = if n % 2 == 0 { a.clone() } else { b.clone() };
+            tokio::spawn(async move {
+                hub.send(Message::new(
+                    Channel::LIVE_UPDATES,
+                    EventType::Data,
+                    json!(n),
+                ))
+                .await
+                .unwrap()
+            })
+        })
+        .collect();
+    for s in sends {
+        s.await.unwrap();
+    }
+    let seen_a = take(&mut on_a, 40).await;
+    let seen_b = take(&mut on_b, 40).await;
+    assert_eq!(seen_a, seen_b);
+    let mut values: Vec<i64> = seen_a.iter().map(|(_, v)| v.as_i64().unwrap()).collect();
+    values.sort_unstable();
+    assert_eq!(values, (0..40).collect::<Vec<_>>());
+    let cursors: Vec<Cursor> = seen_a.iter().map(|(c, _)| c.parse().unwrap()).collect();
+    assert!(cursors.windows(2).all(|w| w[0] < w[1]));
+}
+
+#[tokio::test]
+async fn sends_fail_fast_while_no_dispatcher_runs() {
+    let log = SharedLog::new();
+    let hub = Hub::builder().backplane(Arc::new(Handle(log))).build();
+    let err = hub
+        .send(Message::new(Channel::CHAT, EventType::Data, json!(1)))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, SendError::Backplane(BackplaneError::Unavailable(_))),
+        "{err}"
+    );
+}
