@@ -160,6 +160,17 @@ impl<R: PermissionResolver + ?Sized> PermissionResolver for Arc<R> {
 }
 
 /// The default resolver: exactly the permissions the identity carries.
+///
+/// # Examples
+///
+/// ```
+/// use sse_core::{Identity, IdentityPermissions, Permission, PermissionResolver, UserId};
+///
+/// let identity = Identity::user(UserId::from(1)).with_permission(Permission::from_static("a.b"));
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// assert_eq!(IdentityPermissions.resolve(&identity).await.unwrap(), identity.permissions());
+/// # });
+/// ```
 #[derive(Debug, Clone, Copy, Default)]
 pub struct IdentityPermissions;
 

@@ -901,3 +901,33 @@ impl fmt::Debug for HubBuilder {
             .finish_non_exhaustive()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send_sync<T: Send + Sync>() {}
+    fn assert_send<T: Send>(_: &T) {}
+
+    #[test]
+    fn public_types_are_send_and_sync() {
+        assert_send_sync::<Hub>();
+        assert_send_sync::<Subscription>();
+        assert_send_sync::<Envelope>();
+        assert_send_sync::<SendReport>();
+        assert_send_sync::<HubStats>();
+        assert_send_sync::<InMemoryBackplane>();
+    }
+
+    #[test]
+    fn hub_futures_are_send() {
+        let hub = Hub::new();
+        assert_send(&hub.send(Message::new(
+            Channel::CHAT,
+            crate::EventType::Data,
+            serde_json::Value::Null,
+        )));
+        assert_send(&hub.connect(ConnectOptions::new(crate::Identity::anonymous())));
+        assert_send(&hub.run_dispatcher());
+    }
+}

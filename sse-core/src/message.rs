@@ -66,6 +66,18 @@ impl MessageId {
 ///
 /// Serialised as on the wire: `all`, `authenticated`, `user-specific`, `role-based`,
 /// `permission-based`.
+///
+/// # Examples
+///
+/// ```
+/// use sse_core::Target;
+///
+/// let target: Target = serde_json::from_str("\"permission-based\"")?;
+/// assert_eq!(target, Target::PermissionBased);
+/// assert_eq!(target.as_str(), "permission-based");
+/// assert_eq!(Target::default(), Target::All);
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Target {
@@ -183,6 +195,21 @@ pub struct Message {
 }
 
 /// A coalescing key: 1 to 256 characters, no control characters.
+///
+/// A message with a key replaces a queued, not yet written message with the same key, and a
+/// cached persistent message with the same key.
+///
+/// # Examples
+///
+/// ```
+/// use sse_core::{Channel, CoalesceKey, EventType, Message};
+///
+/// let key: CoalesceKey = "dashboard:metrics".parse()?;
+/// let message = Message::new(Channel::LIVE_UPDATES, EventType::Update, serde_json::json!({}))
+///     .coalesce_key(key);
+/// assert_eq!(message.coalescing_key().unwrap().as_str(), "dashboard:metrics");
+/// # Ok::<(), sse_core::error::NameError>(())
+/// ```
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct CoalesceKey(Name);
 

@@ -9,7 +9,13 @@ use crate::{
     Channel, EventType, Hub, Message, SendReport, UserId, error::SendError, message::CoalesceKey,
 };
 
-/// The kind of a toast; clients style it.
+/// The kind of a toast; clients style it. Serialised lowercase (`"success"`).
+///
+/// # Examples
+///
+/// ```
+/// assert_eq!(serde_json::to_string(&sse_core::ToastKind::Warning).unwrap(), "\"warning\"");
+/// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ToastKind {
@@ -25,6 +31,16 @@ pub enum ToastKind {
 }
 
 /// Options of a toast: how long it shows and whether the user can dismiss it.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use sse_core::ToastOptions;
+///
+/// let options = ToastOptions::default().duration(Duration::from_secs(10)).dismissible(false);
+/// # let _ = options;
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[must_use]
 pub struct ToastOptions {
@@ -56,6 +72,22 @@ impl ToastOptions {
 }
 
 /// Options of [`Hub::trigger_refresh`].
+///
+/// # Examples
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use sse_core::{Channel, Hub, RefreshOptions};
+///
+/// let hub = Hub::new();
+/// hub.trigger_refresh(
+///     "user-list",
+///     RefreshOptions::default().channel(Channel::ADMIN_ACTIONS).reason("user_status_update"),
+/// )
+/// .await?;
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[must_use]
 pub struct RefreshOptions {

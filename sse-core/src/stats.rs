@@ -16,6 +16,29 @@ use crate::{BackplaneStats, Channel};
 /// this instance's own, except `backplane.entries`, which counts the shared history.
 ///
 /// Serialises with camelCase names, for a stats endpoint.
+///
+/// # Examples
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use serde_json::json;
+/// use sse_core::{Channel, ConnectOptions, EventType, Hub, Identity};
+///
+/// let hub = Hub::new();
+/// let _stream = hub
+///     .connect(ConnectOptions::new(Identity::anonymous()).channels([Channel::SYSTEM]))
+///     .await?;
+/// hub.broadcast_to_channel(Channel::SYSTEM, EventType::Broadcast, json!("hello")).await?;
+///
+/// let stats = hub.stats();
+/// assert_eq!(stats.total_connections, 1);
+/// assert_eq!(stats.connections_per_channel[&Channel::SYSTEM], 1);
+/// assert_eq!((stats.messages_sent, stats.queued, stats.delivered), (1, 1, 0));
+/// assert!(stats.memory.queues > 0);
+/// assert_eq!(serde_json::to_value(&stats)?["totalConnections"], 1);
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
