@@ -51,6 +51,10 @@ pub(crate) struct Routing {
     pub(crate) require_auth: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) coalesce_key: Option<CoalesceKey>,
+    /// A token unique to one send, by which the sending hub recognises its own message when a
+    /// shared backplane hands it back (message ids are the application's and may repeat).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) send_token: Option<String>,
 }
 
 /// The JSON object carried in the `data:` line.
@@ -146,6 +150,7 @@ impl Envelope {
                 retryable: parts.retryable,
                 require_auth: parts.require_auth,
                 coalesce_key: parts.coalesce_key,
+                send_token: None,
             },
             body: frame.finish(),
         })
@@ -222,6 +227,16 @@ impl Envelope {
 
     pub(crate) fn routing(&self) -> &Routing {
         &self.routing
+    }
+
+    pub(crate) fn send_token(&self) -> Option<&str> {
+        self.routing.send_token.as_deref()
+    }
+
+    pub(crate) fn with_send_token(&self, token: String) -> Self {
+        let mut envelope = self.clone();
+        envelope.routing.send_token = Some(token);
+        envelope
     }
 
     /// Approximate heap bytes held by this envelope, for memory statistics.

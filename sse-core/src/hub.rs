@@ -146,7 +146,9 @@ pub(crate) struct HubInner {
     next_message: AtomicU64,
     shutting_down: AtomicBool,
     dispatcher_running: AtomicBool,
-    waiters: Mutex<HashMap<MessageId, oneshot::Sender<(Cursor, Dispatched)>>>,
+    /// Sends waiting for the shared backplane to hand their message back, by send token.
+    waiters: Mutex<HashMap<String, oneshot::Sender<(Cursor, Dispatched)>>>,
+    next_send: AtomicU64,
     slow_close_frame: Bytes,
 }
 
@@ -224,10 +226,16 @@ impl Hub {
                     "the hub's dispatcher is not running (spawn Hub::run_dispatcher)".into(),
                 )));
             }
+            let token = format!(
+                "{}-{}",
+                inner.id_prefix,
+                inner.next_send.fetch_add(1, Relaxed) + 1
+            );
+            let envelope = Arc::new(envelope.with_send_token(token.clone()));
             let (tx, rx) = oneshot::channel();
-            inner.waiters.lock().insert(id.clone(), tx);
+            inner.waiters.lock().insert(token.clone(), tx);
             if let Err(err) = inner.backplane.publish(envelope).await {
-                inner.waiters.lock().remove(&id);
+                inner.waiters.lock().remove(&token);
                 inner.counters.backplane_errors.fetch_add(1, Relaxed);
                 return Err(err.into());
             }
@@ -366,7 +374,11 @@ impl Hub {
             match item {
                 Ok(entry) => {
                     let dispatched = inner.dispatch(&entry);
-                    if let Some(waiter) = inner.waiters.lock().remove(entry.envelope.id()) {
+                    let waiter = entry
+                        .envelope
+                        .send_token()
+                        .and_then(|token| inner.waiters.lock().remove(token));
+                    if let Some(waiter) = waiter {
                         let _ = waiter.send((entry.cursor, dispatched));
                     }
                 }
@@ -879,11 +891,12 @@ impl HubBuilder {
                 registry: RwLock::new(Registry::default()),
                 resolver: self.resolver,
                 next_connection: AtomicU64::new(0),
-                id_prefix: format!("{:08x}", fastrand::u32(..)),
+                id_prefix: format!("{:016x}", fastrand::u64(..)),
                 next_message: AtomicU64::new(0),
                 shutting_down: AtomicBool::new(false),
                 dispatcher_running: AtomicBool::new(false),
                 waiters: Mutex::new(HashMap::new()),
+                next_send: AtomicU64::new(0),
                 slow_close_frame: crate::frame::retry(self.reconnect_retry),
             }),
         }

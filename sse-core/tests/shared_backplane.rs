@@ -268,3 +268,28 @@ async fn sends_fail_fast_while_no_dispatcher_runs() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn concurrent_sends_that_reuse_a_message_id_each_get_their_own_report() {
+    let log = SharedLog::new();
+    let hub = hub_on(&log);
+    started(&hub).await;
+    let mut sub = hub
+        .connect(ConnectOptions::new(Identity::anonymous()).channels([Channel::CHAT]))
+        .await
+        .unwrap();
+    let message = |n: u64| {
+        Message::new(Channel::CHAT, EventType::Data, json!(n)).id("quota-42".parse().unwrap())
+    };
+    let (first, second) = tokio::join!(hub.send(message(1)), hub.send(message(2)));
+    let (first, second) = (first.unwrap(), second.unwrap());
+    assert_ne!(first.cursor, second.cursor);
+    assert_eq!((first.sent, second.sent), (1, 1));
+    let got = take(&mut sub, 2).await;
+    let mut by_cursor: Vec<(String, serde_json::Value)> = vec![
+        (first.cursor.to_string(), json!(1)),
+        (second.cursor.to_string(), json!(2)),
+    ];
+    by_cursor.sort_by_key(|(c, _)| c.parse::<Cursor>().unwrap().position());
+    assert_eq!(got, by_cursor);
+}
