@@ -6,7 +6,17 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::{
-    Channel, EventType, Hub, Message, SendReport, UserId, error::SendError, message::CoalesceKey,
+    Channel, EventType, Hub, Message, SendReport, UserId,
+    error::SendError,
+    message::CoalesceKey,
+    name::{Rule, is_id_char},
+};
+
+const RESOURCE_RULE: Rule = Rule {
+    field: "resource",
+    max: 200,
+    allowed: "any character but control characters",
+    accepts: is_id_char,
 };
 
 /// The kind of a toast; clients style it. Serialised lowercase (`"success"`).
@@ -262,8 +272,11 @@ impl Hub {
         resource: &str,
         options: RefreshOptions,
     ) -> Result<SendReport, SendError> {
-        let key = CoalesceKey::new(format!("refresh:{resource}"))
+        RESOURCE_RULE
+            .check(resource)
             .map_err(|e| SendError::Invalid(e.into()))?;
+        let key = CoalesceKey::new(format!("refresh:{resource}"))
+            .expect("a valid resource makes a valid key");
         let data = json!({ "resource": resource, "reason": options.reason });
         self.send(Message::new(options.channel, EventType::Refresh, data).coalesce_key(key))
             .await

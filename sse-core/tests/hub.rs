@@ -533,9 +533,11 @@ async fn invalid_messages_are_rejected_and_reach_nobody() {
             "ttl is 0; omit ttl for a message that does not expire",
         ),
         (
-            Message::new(Channel::CHAT, EventType::Data, json!("x".repeat(200))),
+            Message::new(Channel::CHAT, EventType::Data, json!("x".repeat(200)))
+                .id("m-1".parse().unwrap())
+                .timestamp(START),
             "data",
-            "data is too large: the encoded event is 287 bytes; the maximum is 100",
+            "data is too large: the encoded event is 280 bytes; the maximum is 100",
         ),
         (
             msg(Channel::CHAT, 1).to_users(Vec::<u64>::new()),
