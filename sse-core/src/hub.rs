@@ -423,7 +423,7 @@ impl Hub {
             memory: MemoryStats {
                 queues: c.queue_bytes.load(Relaxed),
                 history: backplane.bytes,
-                persistent_cache: usize::try_from(persistent_bytes).unwrap_or(usize::MAX),
+                persistent_cache: persistent_bytes,
             },
             backplane,
         }
@@ -601,7 +601,7 @@ impl HubInner {
         let recipient = conn.recipient();
         let admitted = |e: &Entry| e.envelope.admits(&recipient) && !e.envelope.is_expired(now);
         let (entries, gap) = match last_event_id {
-            None => (self.persistent.entries(admitted), false),
+            None => (self.persistent.entries(&conn.channels, admitted), false),
             Some(after) => {
                 let (mut entries, gap) =
                     match self.backplane.replay(after, self.config.max_replay).await {
@@ -620,7 +620,9 @@ impl HubInner {
                     Some(order) => order.is_gt(),
                     None => true,
                 };
-                let extra = self.persistent.entries(|e| admitted(e) && unseen(e));
+                let extra = self
+                    .persistent
+                    .entries(&conn.channels, |e| admitted(e) && unseen(e));
                 if !extra.is_empty() {
                     for e in extra {
                         if !entries.iter().any(|x: &Entry| x.cursor == e.cursor) {
@@ -750,7 +752,7 @@ pub struct HubBuilder {
     admin_role: Role,
     reconnect_retry: Duration,
     shutdown_jitter: Duration,
-    persistent_bytes: u64,
+    persistent_bytes: usize,
     persistent_ttl: Duration,
 }
 
@@ -845,7 +847,7 @@ impl HubBuilder {
     }
 
     /// The bytes the persistent-message cache may hold (default: 8 MiB).
-    pub fn persistent_cache_bytes(mut self, bytes: u64) -> Self {
+    pub fn persistent_cache_bytes(mut self, bytes: usize) -> Self {
         self.persistent_bytes = bytes;
         self
     }
