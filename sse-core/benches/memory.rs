@@ -2,8 +2,8 @@
 //!
 //! Opens 10,000 idle connections, each of a distinct user subscribed to one channel, and
 //! prints the heap they hold: every live allocation made while connecting, which is the
-//! connection's own state (identity, channels, queue, registry index entries, the
-//! subscription's copy of its `connected` details). The `Vec` holding the subscriptions is
+//! connection's own state (user, roles, channels, queue, registry index entries). The `Vec`
+//! holding the subscriptions is
 //! allocated before the count starts: in a server each subscription lives inline in its
 //! response body, whose size is printed apart.
 //!
@@ -54,7 +54,7 @@ fn main() {
         size_of::<Subscription>()
     );
     println!(
-        "heap still held after every connection closed: {} bytes (index capacity kept for reuse)",
+        "heap still held after every connection closed: {} bytes",
         closed.curr_bytes.saturating_sub(before.curr_bytes)
     );
 }

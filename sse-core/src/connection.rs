@@ -11,6 +11,7 @@ use std::{
         atomic::{AtomicU64, Ordering::Relaxed},
     },
     task::{Context, Poll, Waker},
+    time::Duration,
 };
 
 use bytes::Bytes;
@@ -176,20 +177,17 @@ pub struct ConnectionInfo {
     pub dropped: u64,
 }
 
-/// Why a stream ends.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum CloseReason {
-    TooSlow,
-    Disconnected,
-    Shutdown,
-}
-
 /// The shared state of one open connection.
+///
+/// Kept small (architecture decision 10): owned copies of what routing needs, in boxed slices,
+/// and no task, timer or channel receiver.
 pub(crate) struct Connection {
     pub(crate) id: ConnectionId,
-    pub(crate) identity: Identity,
-    pub(crate) permissions: Vec<Permission>,
-    pub(crate) channels: Vec<Channel>,
+    pub(crate) user: Option<UserId>,
+    pub(crate) roles: Box<[Role]>,
+    /// Effective permissions, after the resolver.
+    pub(crate) permissions: Box<[Permission]>,
+    pub(crate) channels: Box<[Channel]>,
     pub(crate) client_addr: Option<SocketAddr>,
     pub(crate) connected_at: u64,
     pub(crate) last_activity: AtomicU64,
@@ -201,10 +199,19 @@ pub(crate) struct Connection {
 pub(crate) struct State {
     pub(crate) queue: Queue,
     waker: Option<Waker>,
-    /// Set when the stream must end: the final frame to write (taken once written).
-    closing: Option<(CloseReason, Option<Bytes>)>,
-    /// The cursor of the first live message offered, for merging replayed frames.
-    pub(crate) first_live: Option<Cursor>,
+    closing: Closing,
+    /// While the connection is opening: the cursor of the first live message offered, so
+    /// that replayed frames are merged in front of it without duplicates.
+    pub(crate) opening: Option<Option<Box<Cursor>>>,
+}
+
+/// Whether and how the stream ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Closing {
+    Open,
+    /// The final `retry:` (in milliseconds) is still to be written.
+    Ending(u32),
+    Ended,
 }
 
 /// What offering a frame to a connection did.
@@ -226,11 +233,13 @@ impl Connection {
         queue_capacity: usize,
         now_ms: u64,
     ) -> Self {
+        let (user, roles) = identity.into_parts();
         Self {
             id,
-            identity,
-            permissions,
-            channels,
+            user,
+            roles: roles.into_boxed_slice(),
+            permissions: permissions.into_boxed_slice(),
+            channels: channels.into_boxed_slice(),
             client_addr,
             connected_at: now_ms,
             last_activity: AtomicU64::new(now_ms),
@@ -239,16 +248,16 @@ impl Connection {
             state: Mutex::new(State {
                 queue: Queue::new(queue_capacity),
                 waker: None,
-                closing: None,
-                first_live: None,
+                closing: Closing::Open,
+                opening: Some(None),
             }),
         }
     }
 
     pub(crate) fn recipient(&self) -> Recipient<'_> {
         Recipient {
-            user: self.identity.user_id(),
-            roles: self.identity.roles(),
+            user: self.user.as_ref(),
+            roles: &self.roles,
             permissions: &self.permissions,
             channels: &self.channels,
         }
@@ -264,14 +273,14 @@ impl Connection {
         entry: queue::Entry,
         now_ms: u64,
         counters: &Counters,
-        slow_close_frame: &Bytes,
+        slow_close_retry_ms: u32,
     ) -> Offered {
         let mut state = self.state.lock();
-        if state.closing.is_some() {
+        if state.closing != Closing::Open {
             return Offered::AlreadyClosed;
         }
-        if state.first_live.is_none() {
-            state.first_live = entry.cursor;
+        if let Some(first_live @ None) = &mut state.opening {
+            *first_live = entry.cursor.map(Box::new);
         }
         let before = state.queue.bytes();
         let pushed = state.queue.push(entry, now_ms);
@@ -283,7 +292,7 @@ impl Connection {
             let cleared = state.queue.clear();
             counters.closed_slow.fetch_add(1, Relaxed);
             self.dropped.fetch_add(cleared as u64 + 1, Relaxed);
-            state.closing = Some((CloseReason::TooSlow, Some(slow_close_frame.clone())));
+            state.closing = Closing::Ending(slow_close_retry_ms);
             Offered::ClosedSlow
         } else if pushed.queued {
             counters.queued.fetch_add(1, Relaxed);
@@ -302,21 +311,17 @@ impl Connection {
         outcome
     }
 
-    /// Ends the stream after `final_frame`. Returns false if it was already ending.
-    pub(crate) fn close(
-        &self,
-        reason: CloseReason,
-        final_frame: Option<Bytes>,
-        counters: &Counters,
-    ) -> bool {
+    /// Ends the stream after a final `retry:` of `retry_ms`. Returns false if it was already
+    /// ending.
+    pub(crate) fn close(&self, retry_ms: u32, counters: &Counters) -> bool {
         let mut state = self.state.lock();
-        if state.closing.is_some() {
+        if state.closing != Closing::Open {
             return false;
         }
         let before = state.queue.bytes();
         state.queue.clear();
         counters.queue_bytes_changed(before, 0);
-        state.closing = Some((reason, final_frame));
+        state.closing = Closing::Ending(retry_ms);
         if let Some(waker) = state.waker.take() {
             drop(state);
             waker.wake();
@@ -328,10 +333,10 @@ impl Connection {
         let queue_len = self.state.lock().queue.len();
         ConnectionInfo {
             id: self.id,
-            user_id: self.identity.user_id().cloned(),
-            roles: self.identity.roles().to_vec(),
-            permissions: self.permissions.clone(),
-            channels: self.channels.clone(),
+            user_id: self.user.clone(),
+            roles: self.roles.to_vec(),
+            permissions: self.permissions.to_vec(),
+            channels: self.channels.to_vec(),
             connected_at: self.connected_at,
             last_activity: self.last_activity.load(Relaxed),
             client_addr: self.client_addr,
@@ -346,7 +351,8 @@ impl fmt::Debug for Connection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Connection")
             .field("id", &self.id)
-            .field("identity", &self.identity)
+            .field("user", &self.user)
+            .field("roles", &self.roles)
             .field("channels", &self.channels)
             .finish_non_exhaustive()
     }
@@ -385,7 +391,9 @@ impl fmt::Debug for Connection {
 pub struct Subscription {
     pub(crate) conn: Arc<Connection>,
     pub(crate) hub: Arc<HubInner>,
-    pub(crate) connected: Connected,
+    pub(crate) replayed: u32,
+    pub(crate) resumed: bool,
+    pub(crate) history_gap: bool,
     pub(crate) done: bool,
 }
 
@@ -396,8 +404,15 @@ impl Subscription {
     }
 
     /// What the connection got when it opened: the content of the `connected` event.
-    pub fn connected(&self) -> &Connected {
-        &self.connected
+    pub fn connected(&self) -> Connected {
+        Connected {
+            connection_id: self.conn.id,
+            channels: self.conn.channels.to_vec(),
+            user_id: self.conn.user.clone(),
+            resumed: self.resumed,
+            replayed: self.replayed as usize,
+            history_gap: self.history_gap,
+        }
     }
 
     /// Records that something (such as a heartbeat) was written, for
@@ -439,11 +454,18 @@ impl Subscription {
             self.conn.last_activity.store(now, Relaxed);
             return Poll::Ready(Some(batch));
         }
-        if let Some((_, last)) = &mut state.closing {
-            let last = last.take();
-            drop(state);
-            self.done = last.is_none();
-            return Poll::Ready(last);
+        match state.closing {
+            Closing::Open => {}
+            Closing::Ending(retry_ms) => {
+                state.closing = Closing::Ended;
+                return Poll::Ready(Some(crate::frame::retry(Duration::from_millis(
+                    retry_ms.into(),
+                ))));
+            }
+            Closing::Ended => {
+                self.done = true;
+                return Poll::Ready(None);
+            }
         }
         match &mut state.waker {
             Some(waker) if waker.will_wake(cx.waker()) => {}
@@ -476,7 +498,7 @@ impl fmt::Debug for Subscription {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Subscription")
             .field("id", &self.conn.id)
-            .field("connected", &self.connected)
+            .field("resumed", &self.resumed)
             .field("done", &self.done)
             .finish()
     }

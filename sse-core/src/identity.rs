@@ -287,6 +287,11 @@ impl Identity {
         &self.permissions
     }
 
+    /// The user id and roles, for a connection's own copy.
+    pub(crate) fn into_parts(self) -> (Option<UserId>, Vec<Role>) {
+        (self.user_id, self.roles)
+    }
+
     /// Whether the identity has a user id.
     pub fn is_authenticated(&self) -> bool {
         self.user_id.is_some()

@@ -7,35 +7,107 @@ use crate::{
 };
 
 type Hasher = foldhash::fast::RandomState;
-type Conns = HashMap<u64, Arc<Connection>, Hasher>;
-type Index<K> = HashMap<K, Conns, Hasher>;
+type Index<K> = HashMap<K, ConnSet, Hasher>;
 
 /// Every open connection, indexed so that a targeted send looks up its recipients instead of
 /// scanning all connections.
 #[derive(Debug, Default)]
 pub(crate) struct Registry {
-    connections: Conns,
+    connections: HashMap<u64, Arc<Connection>, Hasher>,
     by_channel: Index<Channel>,
     by_user: Index<UserId>,
     by_role: Index<Role>,
     by_permission: Index<Permission>,
 }
 
+/// The connections under one index key. Most users have a single connection, so one is held
+/// inline without a table of its own.
+#[derive(Debug)]
+enum ConnSet {
+    One(Arc<Connection>),
+    Many(HashMap<u64, Arc<Connection>, Hasher>),
+}
+
+impl ConnSet {
+    fn insert(&mut self, conn: &Arc<Connection>) {
+        match self {
+            Self::One(existing) if existing.id == conn.id => {}
+            Self::One(existing) => {
+                let mut many = HashMap::with_capacity_and_hasher(2, Hasher::default());
+                many.insert(existing.id.0, Arc::clone(existing));
+                many.insert(conn.id.0, Arc::clone(conn));
+                *self = Self::Many(many);
+            }
+            Self::Many(many) => {
+                many.insert(conn.id.0, Arc::clone(conn));
+            }
+        }
+    }
+
+    /// Removes a connection; true when the set is left empty.
+    fn remove(&mut self, id: u64) -> bool {
+        match self {
+            Self::One(existing) => existing.id.0 == id,
+            Self::Many(many) => {
+                many.remove(&id);
+                match many.len() {
+                    0 => true,
+                    1 => {
+                        let last = many.drain().next().expect("one left").1;
+                        *self = Self::One(last);
+                        false
+                    }
+                    _ => false,
+                }
+            }
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Self::One(_) => 1,
+            Self::Many(many) => many.len(),
+        }
+    }
+
+    fn iter(&self) -> ConnIter<'_> {
+        match self {
+            Self::One(one) => ConnIter::One(Some(one)),
+            Self::Many(many) => ConnIter::Many(many.values()),
+        }
+    }
+}
+
+enum ConnIter<'a> {
+    One(Option<&'a Arc<Connection>>),
+    Many(std::collections::hash_map::Values<'a, u64, Arc<Connection>>),
+}
+
+impl<'a> Iterator for ConnIter<'a> {
+    type Item = &'a Arc<Connection>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match self {
+            Self::One(one) => one.take(),
+            Self::Many(many) => many.next(),
+        }
+    }
+}
+
 impl Registry {
     pub(crate) fn insert(&mut self, conn: &Arc<Connection>) {
-        let id = conn.id.0;
-        self.connections.insert(id, Arc::clone(conn));
+        self.connections.insert(conn.id.0, Arc::clone(conn));
         for channel in &conn.channels {
-            add(&mut self.by_channel, channel, id, conn);
+            add(&mut self.by_channel, channel, conn);
         }
-        if let Some(user) = conn.identity.user_id() {
-            add(&mut self.by_user, user, id, conn);
+        if let Some(user) = &conn.user {
+            add(&mut self.by_user, user, conn);
         }
-        for role in conn.identity.roles() {
-            add(&mut self.by_role, role, id, conn);
+        for role in &conn.roles {
+            add(&mut self.by_role, role, conn);
         }
         for permission in &conn.permissions {
-            add(&mut self.by_permission, permission, id, conn);
+            add(&mut self.by_permission, permission, conn);
         }
     }
 
@@ -48,15 +120,19 @@ impl Registry {
         for channel in &conn.channels {
             remove(&mut self.by_channel, channel, id);
         }
-        if let Some(user) = conn.identity.user_id() {
+        if let Some(user) = &conn.user {
             remove(&mut self.by_user, user, id);
         }
-        for role in conn.identity.roles() {
+        for role in &conn.roles {
             remove(&mut self.by_role, role, id);
         }
         for permission in &conn.permissions {
             remove(&mut self.by_permission, permission, id);
         }
+        // Give memory back after a wave of connections has left, without reallocating on
+        // every removal.
+        shrink(&mut self.connections);
+        shrink(&mut self.by_user);
         true
     }
 
@@ -73,7 +149,7 @@ impl Registry {
     }
 
     pub(crate) fn of_user(&self, user: &UserId) -> impl Iterator<Item = &Arc<Connection>> {
-        self.by_user.get(user).into_iter().flat_map(HashMap::values)
+        self.by_user.get(user).into_iter().flat_map(ConnSet::iter)
     }
 
     pub(crate) fn channel_counts(&self) -> impl Iterator<Item = (&Channel, usize)> {
@@ -95,88 +171,76 @@ impl Registry {
             return;
         };
         let walk_channel = |f: &mut dyn FnMut(&Arc<Connection>)| {
-            for conn in subscribers.values() {
+            for conn in subscribers.iter() {
                 if envelope.admits_identity(&conn.recipient()) {
                     f(conn);
                 }
             }
         };
+        let mut admit = |conn: &Arc<Connection>| {
+            if conn.subscribes(&routing.channel) && envelope.admits_identity(&conn.recipient()) {
+                f(conn);
+            }
+        };
         match routing.target {
-            Target::All | Target::Authenticated => walk_channel(&mut f),
+            Target::All | Target::Authenticated => walk_channel(&mut admit),
             Target::UserSpecific => {
                 // Target users are deduplicated when the envelope is encoded.
                 for user in &routing.target_users {
-                    for conn in self.by_user.get(user).into_iter().flat_map(HashMap::values) {
-                        if conn.subscribes(&routing.channel)
-                            && envelope.admits_identity(&conn.recipient())
-                        {
-                            f(conn);
-                        }
-                    }
+                    self.by_user
+                        .get(user)
+                        .into_iter()
+                        .flat_map(ConnSet::iter)
+                        .for_each(&mut admit);
                 }
             }
             Target::RoleBased => {
                 let grants = &routing.target_roles;
                 if indexed_size(&self.by_role, grants) > subscribers.len() {
-                    walk_channel(&mut f);
+                    walk_channel(&mut admit);
                 } else {
-                    for_each_granted(
-                        &self.by_role,
-                        grants,
-                        |conn| conn.identity.roles(),
-                        |conn| {
-                            if conn.subscribes(&routing.channel)
-                                && envelope.admits_identity(&conn.recipient())
-                            {
-                                f(conn);
-                            }
-                        },
-                    );
+                    for_each_granted(&self.by_role, grants, |conn| &conn.roles, admit);
                 }
             }
             Target::PermissionBased => {
                 let grants = &routing.target_permissions;
                 if indexed_size(&self.by_permission, grants) > subscribers.len() {
-                    walk_channel(&mut f);
+                    walk_channel(&mut admit);
                 } else {
-                    for_each_granted(
-                        &self.by_permission,
-                        grants,
-                        |conn| &conn.permissions,
-                        |conn| {
-                            if conn.subscribes(&routing.channel)
-                                && envelope.admits_identity(&conn.recipient())
-                            {
-                                f(conn);
-                            }
-                        },
-                    );
+                    for_each_granted(&self.by_permission, grants, |conn| &conn.permissions, admit);
                 }
             }
         }
     }
 }
 
-fn add<K: Hash + Eq + Clone>(index: &mut Index<K>, key: &K, id: u64, conn: &Arc<Connection>) {
-    index
-        .entry(key.clone())
-        .or_default()
-        .insert(id, Arc::clone(conn));
+fn add<K: Hash + Eq + Clone>(index: &mut Index<K>, key: &K, conn: &Arc<Connection>) {
+    match index.get_mut(key) {
+        Some(set) => set.insert(conn),
+        None => {
+            index.insert(key.clone(), ConnSet::One(Arc::clone(conn)));
+        }
+    }
 }
 
 fn remove<K: Hash + Eq>(index: &mut Index<K>, key: &K, id: u64) {
-    if let Some(conns) = index.get_mut(key) {
-        conns.remove(&id);
-        if conns.is_empty() {
+    if let Some(set) = index.get_mut(key) {
+        if set.remove(id) {
             index.remove(key);
         }
+    }
+}
+
+fn shrink<K: Hash + Eq, V>(map: &mut HashMap<K, V, Hasher>) {
+    if map.capacity() > 1024 && map.len() < map.capacity() / 4 {
+        map.shrink_to(map.len() * 2);
     }
 }
 
 fn indexed_size<K: Hash + Eq>(index: &Index<K>, keys: &[K]) -> usize {
     keys.iter()
         .filter_map(|k| index.get(k))
-        .map(HashMap::len)
+        .map(ConnSet::len)
         .sum()
 }
 
@@ -192,7 +256,7 @@ fn for_each_granted<K: Hash + Eq>(
         let Some(conns) = index.get(grant) else {
             continue;
         };
-        for conn in conns.values() {
+        for conn in conns.iter() {
             let holds = held(conn);
             if grants[..i].iter().any(|earlier| holds.contains(earlier)) {
                 continue;
