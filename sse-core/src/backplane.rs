@@ -28,7 +28,14 @@ pub enum Replay {
     Entries(Vec<Entry>),
     /// The log no longer reaches back to the cursor (trimmed, aged out, wiped, or another
     /// epoch): the client must resynchronise.
-    Gap,
+    Gap {
+        /// The newest cursor in the log when the replay was asked for, if the log has one.
+        ///
+        /// The hub gives it to the `history-gap` refresh as its SSE id when no newer message
+        /// is already queued, so that the client resumes from there next time instead of
+        /// running into the same gap again.
+        head: Option<Cursor>,
+    },
 }
 
 /// A stream of log entries in log order, for the hub's dispatcher.
@@ -200,7 +207,7 @@ impl Backplane for InMemoryBackplane {
         let now = self.clock.now_ms();
         Ok(match self.history.lock().after(after, now, max) {
             Lookup::Entries(entries) => Replay::Entries(entries),
-            Lookup::Gap => Replay::Gap,
+            Lookup::Gap { head } => Replay::Gap { head },
         })
     }
 

@@ -80,7 +80,7 @@ pub(crate) struct History {
 #[derive(Debug)]
 pub(crate) enum Lookup {
     Entries(Vec<Entry>),
-    Gap,
+    Gap { head: Option<Cursor> },
 }
 
 impl History {
@@ -120,22 +120,28 @@ impl History {
     pub(crate) fn after(&mut self, after: &Cursor, now_ms: u64, max: usize) -> Lookup {
         self.trim(now_ms);
         if after.epoch() != self.epoch || after.minor() != 0 || after.major() > self.head {
-            return Lookup::Gap;
+            return self.gap();
         }
         if after.major() < self.trimmed_through {
-            return Lookup::Gap;
+            return self.gap();
         }
         let start = self
             .entries
             .partition_point(|e| e.cursor.major() <= after.major());
         if self.entries.len() - start > max {
-            return Lookup::Gap;
+            return self.gap();
         }
         Lookup::Entries(self.entries.range(start..).cloned().collect())
     }
 
     pub(crate) fn len(&self) -> usize {
         self.entries.len()
+    }
+
+    fn gap(&self) -> Lookup {
+        Lookup::Gap {
+            head: (self.head > 0).then(|| self.head()),
+        }
     }
 
     pub(crate) fn bytes(&self) -> usize {

@@ -10,17 +10,16 @@ use std::{
     time::Duration,
 };
 
-use bytes::Bytes;
 use parking_lot::{Mutex, RwLock};
 use serde::Serialize;
 use tokio::sync::oneshot;
 
 use crate::{
-    Backplane, Channel, Clock, ConnectOptions, Connected, ConnectionId, ConnectionInfo, Cursor,
-    Envelope, FrameBuilder, HistoryConfig, HubStats, IdentityPermissions, InMemoryBackplane,
-    Message, MessageId, PermissionResolver, Role, Subscription, UserId,
+    Backplane, Channel, Clock, ConnectOptions, ConnectionId, ConnectionInfo, Cursor, Envelope,
+    FrameBuilder, HistoryConfig, HubStats, IdentityPermissions, InMemoryBackplane, Message,
+    MessageId, PermissionResolver, Role, Subscription, UserId,
     backplane::{Entry, EntryStream, Replay},
-    connection::{CloseReason, Connection, Offered},
+    connection::{Connection, Offered},
     error::{BackplaneError, ConnectError, MessageError, SendError},
     persistent::PersistentCache,
     queue,
@@ -149,7 +148,8 @@ pub(crate) struct HubInner {
     /// Sends waiting for the shared backplane to hand their message back, by send token.
     waiters: Mutex<HashMap<String, oneshot::Sender<(Cursor, Dispatched)>>>,
     next_send: AtomicU64,
-    slow_close_frame: Bytes,
+    /// The `retry:` delay that ends a stream, in milliseconds.
+    slow_close_retry_ms: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -306,14 +306,9 @@ impl Hub {
         let mut subscription = Subscription {
             conn: Arc::clone(&conn),
             hub: Arc::clone(inner),
-            connected: Connected {
-                connection_id: id,
-                channels: conn.channels.clone(),
-                user_id: conn.identity.user_id().cloned(),
-                resumed: false,
-                replayed: 0,
-                history_gap: false,
-            },
+            replayed: 0,
+            resumed: false,
+            history_gap: false,
             done: false,
         };
         if inner.shutting_down.load(Relaxed) {
@@ -324,13 +319,14 @@ impl Hub {
             .await;
         let mut state = conn.state.lock();
         let before = state.queue.bytes();
-        let first_live = state.first_live;
-        let replayed = state.queue.prepend(earlier, first_live.as_ref());
-        if gap {
-            state.queue.prepend(
-                vec![inner.gap_entry(&conn, options.last_event_id.as_ref(), now)],
-                None,
-            );
+        let first_live = state.opening.take().flatten();
+        let replayed = state.queue.prepend(earlier, first_live.as_deref());
+        if let Some(head) = gap {
+            // The refresh may carry the head as its id only if no message up to the head is
+            // queued behind it: a client that left right after the refresh would skip those.
+            let id = head.filter(|head| first_live.as_deref().is_none_or(|live| live > head));
+            let refresh = inner.gap_entry(&conn, options.last_event_id.as_ref(), id, now);
+            state.queue.prepend(vec![refresh], None);
             inner.counters.history_gaps.fetch_add(1, Relaxed);
         }
         inner
@@ -341,9 +337,9 @@ impl Hub {
             &inner.counters.replayed,
             u32::try_from(replayed).unwrap_or(u32::MAX),
         );
-        subscription.connected.resumed = options.last_event_id.is_some() && !gap;
-        subscription.connected.replayed = replayed;
-        subscription.connected.history_gap = gap;
+        subscription.resumed = options.last_event_id.is_some() && gap.is_none();
+        subscription.replayed = u32::try_from(replayed).unwrap_or(u32::MAX);
+        subscription.history_gap = gap.is_some();
         Ok(subscription)
     }
 
@@ -570,7 +566,12 @@ impl HubInner {
         {
             let registry = self.registry.read();
             registry.for_each_recipient(envelope, |conn| {
-                match conn.offer(queued.clone(), now, &self.counters, &self.slow_close_frame) {
+                match conn.offer(
+                    queued.clone(),
+                    now,
+                    &self.counters,
+                    self.slow_close_retry_ms,
+                ) {
                     Offered::Queued => out.sent += 1,
                     Offered::Shed => out.shed += 1,
                     Offered::ClosedSlow => {
@@ -590,28 +591,28 @@ impl HubInner {
         out
     }
 
-    /// What a new connection receives before live messages, and whether its cursor fell into a
-    /// gap.
+    /// What a new connection receives before live messages, and, when its cursor fell into a
+    /// gap, the log's head then (`Some(head)`).
     async fn earlier_entries(
         &self,
         conn: &Connection,
         last_event_id: Option<&Cursor>,
-    ) -> (Vec<queue::Entry>, bool) {
+    ) -> (Vec<queue::Entry>, Option<Option<Cursor>>) {
         let now = self.clock.now_ms();
         let recipient = conn.recipient();
         let admitted = |e: &Entry| e.envelope.admits(&recipient) && !e.envelope.is_expired(now);
         let (entries, gap) = match last_event_id {
-            None => (self.persistent.entries(&conn.channels, admitted), false),
+            None => (self.persistent.entries(&conn.channels, admitted), None),
             Some(after) => {
                 let (mut entries, gap) =
                     match self.backplane.replay(after, self.config.max_replay).await {
                         Ok(Replay::Entries(entries)) => {
-                            (entries.into_iter().filter(|e| admitted(e)).collect(), false)
+                            (entries.into_iter().filter(|e| admitted(e)).collect(), None)
                         }
-                        Ok(Replay::Gap) => (Vec::new(), true),
+                        Ok(Replay::Gap { head }) => (Vec::new(), Some(head)),
                         Err(_) => {
                             self.counters.backplane_errors.fetch_add(1, Relaxed);
-                            (Vec::new(), true)
+                            (Vec::new(), Some(None))
                         }
                     };
                 // Persistent messages the client has not seen and history did not return
@@ -655,6 +656,7 @@ impl HubInner {
         &self,
         conn: &Connection,
         last_event_id: Option<&Cursor>,
+        id: Option<Cursor>,
         now: u64,
     ) -> queue::Entry {
         #[derive(Serialize)]
@@ -672,7 +674,13 @@ impl HubInner {
             data: Gap<'a>,
             timestamp: u64,
         }
-        let frame = FrameBuilder::with_capacity(192)
+        let mut frame = FrameBuilder::with_capacity(192);
+        if let Some(id) = id {
+            frame = frame
+                .id(&id.to_string())
+                .expect("cursors are digits and dashes");
+        }
+        let frame = frame
             .event("refresh")
             .expect("static event name")
             .json_data(&Payload {
@@ -698,14 +706,15 @@ impl HubInner {
     }
 
     fn close(&self, conn: &Connection, reason: CloseReason) -> bool {
-        let retry = match reason {
+        let retry_ms = match reason {
             CloseReason::Shutdown => {
-                let jitter = u64::try_from(self.config.shutdown_jitter.as_millis()).unwrap_or(0);
-                self.config.reconnect_retry + Duration::from_millis(fastrand::u64(0..=jitter))
+                let jitter = millis(self.config.shutdown_jitter);
+                self.slow_close_retry_ms
+                    .saturating_add(fastrand::u32(0..=jitter))
             }
-            CloseReason::Disconnected | CloseReason::TooSlow => self.config.reconnect_retry,
+            CloseReason::Disconnected => self.slow_close_retry_ms,
         };
-        conn.close(reason, Some(crate::frame::retry(retry)), &self.counters)
+        conn.close(retry_ms, &self.counters)
     }
 
     /// Called when a subscription is dropped.
@@ -716,6 +725,17 @@ impl HubInner {
         state.queue.clear();
         this.counters.queue_bytes_changed(before, 0);
     }
+}
+
+/// Why the hub ends a stream (slow clients are ended where their queue overflows).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CloseReason {
+    Disconnected,
+    Shutdown,
+}
+
+fn millis(duration: Duration) -> u32 {
+    u32::try_from(duration.as_millis()).unwrap_or(u32::MAX)
 }
 
 /// Builds a [`Hub`].
@@ -899,7 +919,7 @@ impl HubBuilder {
                 dispatcher_running: AtomicBool::new(false),
                 waiters: Mutex::new(HashMap::new()),
                 next_send: AtomicU64::new(0),
-                slow_close_frame: crate::frame::retry(self.reconnect_retry),
+                slow_close_retry_ms: millis(self.reconnect_retry),
             }),
         }
     }

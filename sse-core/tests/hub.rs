@@ -6,8 +6,9 @@ use std::{sync::Arc, time::Duration};
 use futures_util::FutureExt;
 use serde_json::{Value, json};
 use sse_core::{
-    Channel, Clock, ConnectOptions, Cursor, EventType, HistoryConfig, Hub, Identity,
-    InMemoryBackplane, ManualClock, Message, Role, Subscription, UserId,
+    Backplane, Channel, Clock, ConnectOptions, Cursor, EntryStream, Envelope, EventType,
+    HistoryConfig, Hub, Identity, InMemoryBackplane, ManualClock, Message, Replay, Role,
+    Subscription, UserId,
     error::{ConnectError, SendError},
 };
 
@@ -345,7 +346,7 @@ async fn resume_at_the_head_replays_nothing() {
     assert!(sub.connected().resumed);
 }
 
-async fn assert_gap(hub: &Hub, cursor: Cursor) {
+async fn assert_gap(hub: &Hub, cursor: Cursor, id: Option<Cursor>) {
     let mut sub = hub
         .connect(user(1).channels([Channel::CHAT]).last_event_id(cursor))
         .await
@@ -355,7 +356,7 @@ async fn assert_gap(hub: &Hub, cursor: Cursor) {
     let got = drain(&mut sub);
     assert_eq!(got.len(), 1, "{got:?}");
     assert_eq!(got[0].event.as_deref(), Some("refresh"));
-    assert_eq!(got[0].id, None);
+    assert_eq!(got[0].id, id.map(|c| c.to_string()));
     let data = got[0].data.as_ref().unwrap();
     assert_eq!(data["event"], "refresh");
     assert_eq!(
@@ -377,8 +378,11 @@ async fn a_cursor_history_no_longer_covers_gets_a_history_gap_refresh() {
     for n in 2..=5 {
         hub.send(msg(Channel::CHAT, n)).await.unwrap();
     }
-    // Messages 1 and 2 were trimmed: a client that saw only 1 cannot be made whole.
-    assert_gap(&hub, first.cursor).await;
+    let epoch = first.cursor.epoch();
+    let head = Some(Cursor::new(epoch, 5, 0));
+    // Messages 1 and 2 were trimmed: a client that saw only 1 cannot be made whole. The
+    // refresh carries the head, so the client resumes from there next time.
+    assert_gap(&hub, first.cursor, head).await;
     // A client that saw 2 can.
     let second = Cursor::new(first.cursor.epoch(), 2, 0);
     let mut sub = hub
@@ -389,12 +393,12 @@ async fn a_cursor_history_no_longer_covers_gets_a_history_gap_refresh() {
     drop(sub);
 
     // Another epoch (the log restarted) and a cursor from the future are gaps too.
-    assert_gap(&hub, Cursor::new(first.cursor.epoch() + 1, 1, 0)).await;
-    assert_gap(&hub, Cursor::new(first.cursor.epoch(), 99, 0)).await;
+    assert_gap(&hub, Cursor::new(epoch + 1, 1, 0), head).await;
+    assert_gap(&hub, Cursor::new(epoch, 99, 0), head).await;
 
     // Age: after 60 s nothing is left, so even the last cursor but one is a gap.
     clock.advance(Duration::from_secs(61));
-    assert_gap(&hub, Cursor::new(first.cursor.epoch(), 3, 0)).await;
+    assert_gap(&hub, Cursor::new(epoch, 3, 0), head).await;
     assert_eq!(hub.stats().history_gaps, 4);
 }
 
@@ -405,7 +409,8 @@ async fn replay_longer_than_the_limit_is_a_gap() {
     for n in 2..=4 {
         hub.send(msg(Channel::CHAT, n)).await.unwrap();
     }
-    assert_gap(&hub, first.cursor).await;
+    let head = Cursor::new(first.cursor.epoch(), 4, 0);
+    assert_gap(&hub, first.cursor, Some(head)).await;
 }
 
 #[tokio::test]
@@ -802,4 +807,104 @@ async fn concurrent_publishers_and_churning_connections() {
     assert_eq!(stats.total_connections, 0);
     assert_eq!(stats.memory.queues, 0);
     assert_eq!((stats.shed, stats.closed_slow), (0, 0));
+}
+
+/// The in-memory backplane with a replay that waits for a signal, so that a test can send
+/// while a connection is between registering and receiving its replay.
+#[derive(Debug)]
+struct GatedReplay {
+    inner: InMemoryBackplane,
+    reached: tokio::sync::Notify,
+    gate: tokio::sync::Notify,
+}
+
+#[async_trait::async_trait]
+impl Backplane for GatedReplay {
+    async fn publish(
+        &self,
+        envelope: Arc<Envelope>,
+    ) -> Result<Cursor, sse_core::error::BackplaneError> {
+        self.inner.publish(envelope).await
+    }
+
+    fn subscribe(&self) -> Option<EntryStream> {
+        None
+    }
+
+    async fn replay(
+        &self,
+        after: &Cursor,
+        max: usize,
+    ) -> Result<Replay, sse_core::error::BackplaneError> {
+        self.reached.notify_one();
+        self.gate.notified().await;
+        self.inner.replay(after, max).await
+    }
+}
+
+fn gated(history: HistoryConfig) -> (Hub, Arc<GatedReplay>) {
+    let backplane = Arc::new(GatedReplay {
+        inner: InMemoryBackplane::new(history),
+        reached: tokio::sync::Notify::new(),
+        gate: tokio::sync::Notify::new(),
+    });
+    let hub = Hub::builder().backplane(backplane.clone()).build();
+    (hub, backplane)
+}
+
+#[tokio::test]
+async fn a_message_sent_while_the_replay_is_read_arrives_once_after_it() {
+    let (hub, backplane) = gated(HistoryConfig::default());
+    let first = hub.send(msg(Channel::CHAT, 1)).await.unwrap();
+    for n in 2..=3 {
+        hub.send(msg(Channel::CHAT, n)).await.unwrap();
+    }
+    let connecting = tokio::spawn({
+        let hub = hub.clone();
+        async move {
+            hub.connect(
+                user(1)
+                    .channels([Channel::CHAT])
+                    .last_event_id(first.cursor),
+            )
+            .await
+            .unwrap()
+        }
+    });
+    backplane.reached.notified().await;
+    // Registered, replay not read yet: this one is queued live and is in history too.
+    let live = hub.send(msg(Channel::CHAT, 4)).await.unwrap();
+    assert_eq!(live.sent, 1);
+    backplane.gate.notify_one();
+    let mut sub = connecting.await.unwrap();
+    assert_eq!(sub.connected().replayed, 2);
+    assert_eq!(payloads(&mut sub), [json!(2), json!(3), json!(4)]);
+}
+
+#[tokio::test]
+async fn a_gap_refresh_carries_no_id_when_newer_messages_are_already_queued() {
+    let (hub, backplane) = gated(HistoryConfig::default().capacity(1));
+    let old = hub.send(msg(Channel::CHAT, 1)).await.unwrap();
+    hub.send(msg(Channel::CHAT, 2)).await.unwrap();
+    hub.send(msg(Channel::CHAT, 3)).await.unwrap();
+    let connecting = tokio::spawn({
+        let hub = hub.clone();
+        async move {
+            hub.connect(user(1).channels([Channel::CHAT]).last_event_id(old.cursor))
+                .await
+                .unwrap()
+        }
+    });
+    backplane.reached.notified().await;
+    hub.send(msg(Channel::CHAT, 4)).await.unwrap();
+    backplane.gate.notify_one();
+    let mut sub = connecting.await.unwrap();
+    let got = drain(&mut sub);
+    assert_eq!(got.len(), 2);
+    // The head (message 4) is queued behind the refresh: resuming from it would skip it.
+    assert_eq!(
+        (got[0].event.as_deref(), got[0].id.as_deref()),
+        (Some("refresh"), None)
+    );
+    assert_eq!(got[1].data.as_ref().unwrap()["data"], json!(4));
 }

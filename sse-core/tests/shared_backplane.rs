@@ -64,7 +64,7 @@ impl Backplane for Handle {
     async fn replay(&self, after: &Cursor, max: usize) -> Result<Replay, BackplaneError> {
         let entries = self.0.entries.lock().unwrap();
         if after.epoch() != 5 {
-            return Ok(Replay::Gap);
+            return Ok(Replay::Gap { head: None });
         }
         let newer: Vec<Entry> = entries
             .iter()
@@ -75,7 +75,9 @@ impl Backplane for Handle {
             })
             .collect();
         Ok(if newer.len() > max {
-            Replay::Gap
+            Replay::Gap {
+                head: entries.last().map(|(c, _)| *c),
+            }
         } else {
             Replay::Entries(newer)
         })
