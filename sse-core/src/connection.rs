@@ -87,6 +87,7 @@ pub struct ConnectOptions {
     pub(crate) queue_capacity: Option<usize>,
     pub(crate) client_addr: Option<SocketAddr>,
     pub(crate) last_event_id: Option<Cursor>,
+    pub(crate) permissions: Option<Vec<Permission>>,
 }
 
 impl ConnectOptions {
@@ -98,6 +99,7 @@ impl ConnectOptions {
             queue_capacity: None,
             client_addr: None,
             last_event_id: None,
+            permissions: None,
         }
     }
 
@@ -116,6 +118,14 @@ impl ConnectOptions {
     /// The client's address, shown in [`ConnectionInfo`].
     pub fn client_addr(mut self, addr: SocketAddr) -> Self {
         self.client_addr = Some(addr);
+        self
+    }
+
+    /// The connection's effective permissions, already resolved by the caller (for example to
+    /// check endpoint access): the hub's [`PermissionResolver`](crate::PermissionResolver) is
+    /// then not called again.
+    pub fn permissions(mut self, permissions: impl IntoIterator<Item = Permission>) -> Self {
+        self.permissions = Some(permissions.into_iter().collect());
         self
     }
 

@@ -286,7 +286,12 @@ impl Hub {
             return Err(ConnectError::NoChannels);
         }
         channels.shrink_to_fit();
-        let mut permissions = inner.resolver.resolve(&options.identity).await?;
+        let mut permissions = match options.permissions {
+            Some(permissions) => permissions,
+            None => inner.resolver.resolve(&options.identity).await?,
+        };
+        let mut seen = std::collections::HashSet::with_capacity(permissions.len());
+        permissions.retain(|p| seen.insert(p.clone()));
         permissions.shrink_to_fit();
         let now = inner.clock.now_ms();
         let id = ConnectionId(inner.next_connection.fetch_add(1, Relaxed) + 1);
@@ -522,6 +527,11 @@ impl Hub {
     /// The hub's clock.
     pub fn clock(&self) -> &Clock {
         &self.inner.clock
+    }
+
+    /// The permission resolver applied when a connection opens.
+    pub fn permission_resolver(&self) -> &Arc<dyn PermissionResolver> {
+        &self.inner.resolver
     }
 }
 
