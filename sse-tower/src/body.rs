@@ -1,0 +1,239 @@
+//! The response body: one `http_body::Body` for every framework.
+
+use std::{
+    convert::Infallible,
+    fmt,
+    future::Future,
+    pin::Pin,
+    sync::Arc,
+    task::{Context, Poll},
+    time::Duration,
+};
+
+use bytes::{Bytes, BytesMut};
+use http_body::{Body, Frame, SizeHint};
+use pin_project_lite::pin_project;
+use sse_core::{ConnectionId, Subscription, frame};
+use tokio::sync::futures::OwnedNotified;
+
+use crate::{heartbeat::Heartbeat, limit::Permits};
+
+/// The body of an SSE response: the stream's frames, or the JSON body of a refusal.
+///
+/// A stream yields the `retry:` hint and the `connected` event, then what the hub queued for
+/// the connection (replayed messages first), one chunk per write however many frames wait,
+/// with `heartbeat` events when it has been idle for a heartbeat interval. It ends after a
+/// final `retry:` when the hub closes the connection, when the connection's lifetime is up, or
+/// when the hub shuts down.
+///
+/// Dropping the body (the client went away) unregisters the connection and frees its places
+/// under the connection limits at once.
+///
+/// The body is `Send + Sync + Unpin` and its data is [`Bytes`], so every framework can carry it.
+pub struct SseBody {
+    kind: Kind,
+}
+
+enum Kind {
+    Full(Option<Bytes>),
+    Stream(Pin<Box<StreamState>>),
+}
+
+pin_project! {
+    /// The state of an open stream, in one allocation that also pins the heartbeat waiter.
+    struct StreamState {
+        #[pin]
+        tick: OwnedNotified,
+        preamble: Option<Bytes>,
+        subscription: Subscription,
+        heartbeat: Arc<Heartbeat>,
+        deadline: Option<tokio::time::Instant>,
+        retry: Duration,
+        wrote_since_tick: bool,
+        ended: bool,
+        _permits: Permits,
+        _tracker: Tracker,
+    }
+}
+
+impl SseBody {
+    /// A complete body, for refusals.
+    pub(crate) fn full(bytes: Bytes) -> Self {
+        Self {
+            kind: Kind::Full(Some(bytes)),
+        }
+    }
+
+    /// The body of an open stream.
+    pub(crate) fn stream(
+        preamble: Bytes,
+        subscription: Subscription,
+        heartbeat: Arc<Heartbeat>,
+        timeout: Option<Duration>,
+        retry: Duration,
+        permits: Permits,
+        tracker: Tracker,
+    ) -> Self {
+        let tick = Arc::clone(&heartbeat.notify).notified_owned();
+        Self {
+            kind: Kind::Stream(Box::pin(StreamState {
+                tick,
+                preamble: Some(preamble),
+                subscription,
+                heartbeat,
+                deadline: timeout.map(|t| tokio::time::Instant::now() + t),
+                retry,
+                wrote_since_tick: true,
+                ended: false,
+                _permits: permits,
+                _tracker: tracker,
+            })),
+        }
+    }
+
+    /// The id of the connection behind a stream body.
+    pub fn connection_id(&self) -> Option<ConnectionId> {
+        match &self.kind {
+            Kind::Stream(state) => Some(state.subscription.id()),
+            Kind::Full(_) => None,
+        }
+    }
+}
+
+impl From<Bytes> for SseBody {
+    fn from(bytes: Bytes) -> Self {
+        Self::full(bytes)
+    }
+}
+
+impl Body for SseBody {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        match &mut self.get_mut().kind {
+            Kind::Full(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
+            Kind::Stream(state) => {
+                poll_stream(state.as_mut(), cx).map(|chunk| chunk.map(|b| Ok(Frame::data(b))))
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match &self.kind {
+            Kind::Full(bytes) => bytes.is_none(),
+            Kind::Stream(state) => state.ended,
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match &self.kind {
+            Kind::Full(bytes) => SizeHint::with_exact(bytes.as_ref().map_or(0, |b| b.len() as u64)),
+            Kind::Stream(_) => SizeHint::default(),
+        }
+    }
+}
+
+fn poll_stream(state: Pin<&mut StreamState>, cx: &mut Context<'_>) -> Poll<Option<Bytes>> {
+    let mut state = state.project();
+    if *state.ended {
+        return Poll::Ready(None);
+    }
+    if let Some(preamble) = state.preamble.take() {
+        // The first write carries the preamble and whatever is already queued (replay).
+        if let Poll::Ready(Some(batch)) = state.subscription.poll_recv(cx) {
+            let mut buf = BytesMut::with_capacity(preamble.len() + batch.len());
+            buf.extend_from_slice(&preamble);
+            buf.extend_from_slice(&batch);
+            return Poll::Ready(Some(buf.freeze()));
+        }
+        return Poll::Ready(Some(preamble));
+    }
+    match state.subscription.poll_recv(cx) {
+        Poll::Ready(Some(batch)) => {
+            *state.wrote_since_tick = true;
+            return Poll::Ready(Some(batch));
+        }
+        Poll::Ready(None) => {
+            *state.ended = true;
+            return Poll::Ready(None);
+        }
+        Poll::Pending => {}
+    }
+    loop {
+        if state.tick.as_mut().poll(cx).is_pending() {
+            return Poll::Pending;
+        }
+        state
+            .tick
+            .set(Arc::clone(&state.heartbeat.notify).notified_owned());
+        if state
+            .deadline
+            .is_some_and(|deadline| tokio::time::Instant::now() >= deadline)
+        {
+            *state.ended = true;
+            return Poll::Ready(Some(frame::retry(*state.retry)));
+        }
+        if !*state.wrote_since_tick {
+            state.subscription.touch();
+            return Poll::Ready(Some(state.heartbeat.frame()));
+        }
+        *state.wrote_since_tick = false;
+    }
+}
+
+impl fmt::Debug for SseBody {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.kind {
+            Kind::Full(bytes) => f
+                .debug_struct("SseBody")
+                .field("full", &bytes.as_ref().map(|b| String::from_utf8_lossy(b)))
+                .finish(),
+            Kind::Stream(state) => f
+                .debug_struct("SseBody")
+                .field("connection", &state.subscription.id())
+                .field("ended", &state.ended)
+                .finish(),
+        }
+    }
+}
+
+/// Records the end of a stream in logs and metrics when the body is dropped.
+#[derive(Debug)]
+pub(crate) struct Tracker {
+    pub(crate) connection_id: ConnectionId,
+}
+
+impl Drop for Tracker {
+    fn drop(&mut self) {
+        tracing::info!(
+            target: "sse_tower",
+            connection_id = %self.connection_id,
+            outcome = "closed",
+            "sse stream closed"
+        );
+        #[cfg(feature = "metrics")]
+        {
+            metrics::counter!("sse_connections_closed_total").increment(1);
+            metrics::gauge!("sse_connections_active").decrement(1.0);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send_sync<T: Send + Sync>() {}
+
+    #[test]
+    fn body_is_send_sync_and_unpin() {
+        assert_send_sync::<SseBody>();
+        assert_unpin::<SseBody>();
+    }
+
+    fn assert_unpin<T: Unpin>() {}
+}

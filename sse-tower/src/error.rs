@@ -1,0 +1,176 @@
+//! Refused requests: each becomes an HTTP status with a small JSON body.
+
+use std::{borrow::Cow, fmt, time::Duration};
+
+use bytes::Bytes;
+use http::{HeaderValue, Response, StatusCode, header};
+use sse_core::error::AuthError;
+
+/// Why a request did not get a stream, with its HTTP meaning.
+///
+/// Answered with [`status`](Rejection::status), the body
+/// `{"error": code, "message": message}` and, where it applies, `Retry-After` (429, 503) or
+/// `Allow` (405). A stream is never opened and then failed: every refusal happens before the
+/// `200`.
+///
+/// # Examples
+///
+/// ```
+/// use http::StatusCode;
+/// use sse_tower::error::Rejection;
+///
+/// let rejection = Rejection::not_found("unknown channel \"billing\"");
+/// assert_eq!(rejection.status(), StatusCode::NOT_FOUND);
+/// assert_eq!(
+///     rejection.json_body(),
+///     r#"{"error":"not_found","message":"unknown channel \"billing\""}"#
+/// );
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    status: StatusCode,
+    code: Cow<'static, str>,
+    message: Cow<'static, str>,
+    retry_after: Option<Duration>,
+}
+
+impl Rejection {
+    /// A rejection with an explicit status and code.
+    pub fn new(
+        status: StatusCode,
+        code: impl Into<Cow<'static, str>>,
+        message: impl Into<Cow<'static, str>>,
+    ) -> Self {
+        Self {
+            status,
+            code: code.into(),
+            message: message.into(),
+            retry_after: None,
+        }
+    }
+
+    /// 400 `bad_request`: a malformed channel, cursor or query.
+    pub fn bad_request(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "bad_request", message)
+    }
+
+    /// 401 `unauthorized`: credentials are missing or invalid.
+    pub fn unauthorized(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+    }
+
+    /// 403 `forbidden`: authenticated, but not allowed (role, permission, channel).
+    pub fn forbidden(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", message)
+    }
+
+    /// 404 `not_found`: a channel this endpoint does not serve.
+    pub fn not_found(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+
+    /// 405 `method_not_allowed`, with `Allow: GET`.
+    pub fn method_not_allowed(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            message,
+        )
+    }
+
+    /// 406 `not_acceptable`: the `Accept` header excludes `text/event-stream`.
+    pub fn not_acceptable(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(StatusCode::NOT_ACCEPTABLE, "not_acceptable", message)
+    }
+
+    /// 429 `too_many_requests`, with `Retry-After` in whole seconds (rounded up).
+    pub fn too_many_requests(message: impl Into<Cow<'static, str>>, retry_after: Duration) -> Self {
+        let mut rejection = Self::new(StatusCode::TOO_MANY_REQUESTS, "too_many_requests", message);
+        rejection.retry_after = Some(retry_after);
+        rejection
+    }
+
+    /// 503 `service_unavailable`, with `Retry-After`: the hub is shutting down.
+    pub fn service_unavailable(
+        message: impl Into<Cow<'static, str>>,
+        retry_after: Duration,
+    ) -> Self {
+        let mut rejection = Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "service_unavailable",
+            message,
+        );
+        rejection.retry_after = Some(retry_after);
+        rejection
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The machine-readable code (`error` in the JSON body).
+    pub fn code(&self) -> &str {
+        &self.code
+    }
+
+    /// The message (`message` in the JSON body).
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The `Retry-After` delay, if any.
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.retry_after
+    }
+
+    /// The JSON body.
+    pub fn json_body(&self) -> String {
+        serde_json::json!({ "error": self.code, "message": self.message }).to_string()
+    }
+
+    /// The HTTP response, with any body type built from `Bytes`.
+    pub fn into_response<B: From<Bytes>>(self) -> Response<B> {
+        let body = Bytes::from(self.json_body());
+        let mut response = Response::new(B::from(body));
+        *response.status_mut() = self.status;
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        if let Some(after) = self.retry_after {
+            let secs = after.as_secs() + u64::from(after.subsec_nanos() > 0);
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
+        }
+        if self.status == StatusCode::METHOD_NOT_ALLOWED {
+            headers.insert(header::ALLOW, HeaderValue::from_static("GET"));
+        }
+        response
+    }
+}
+
+impl fmt::Display for Rejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} {}: {}",
+            self.status.as_u16(),
+            self.code,
+            self.message
+        )
+    }
+}
+
+impl std::error::Error for Rejection {}
+
+impl From<AuthError> for Rejection {
+    fn from(err: AuthError) -> Self {
+        Self::new(
+            err.status(),
+            err.code().to_owned(),
+            err.message().to_owned(),
+        )
+    }
+}
