@@ -83,7 +83,9 @@ impl SseBody {
                 heartbeat,
                 deadline: timeout.map(|t| tokio::time::Instant::now() + t),
                 retry,
-                wrote_since_tick: true,
+                // The preamble does not count: the first tick always writes a heartbeat, so a
+                // stream is never silent for more than two intervals.
+                wrote_since_tick: false,
                 ended: false,
                 _permits: permits,
                 _tracker: tracker,
