@@ -29,6 +29,8 @@ pub struct ClientAddr(pub SocketAddr);
 #[derive(Debug)]
 pub(crate) struct StreamRequest {
     pub(crate) channels: Vec<Channel>,
+    /// Whether the client named its channels (otherwise they are the endpoint's defaults).
+    pub(crate) explicit: bool,
     pub(crate) last_event_id: Option<Cursor>,
     pub(crate) peer: Option<SocketAddr>,
     pub(crate) client_ip: Option<IpAddr>,
@@ -76,7 +78,8 @@ pub(crate) fn parse(parts: &Parts, config: &StreamConfig) -> Result<StreamReques
             _ => {}
         }
     }
-    if channels.is_empty() {
+    let explicit = !channels.is_empty();
+    if !explicit {
         channels = config.channels.clone();
     }
     // EventSource sends the header on its own reconnects; the query parameter is for clients
@@ -99,6 +102,7 @@ pub(crate) fn parse(parts: &Parts, config: &StreamConfig) -> Result<StreamReques
     let client_ip = peer.map(|peer| client_ip(peer.ip(), &parts.headers, &config.trusted_proxies));
     Ok(StreamRequest {
         channels,
+        explicit,
         last_event_id: header_cursor.or(query_cursor),
         peer,
         client_ip,

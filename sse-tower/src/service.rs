@@ -148,30 +148,35 @@ impl SseService {
         shared.limits.check_rate(request.client_ip)?;
         let mut permits = shared.limits.acquire(request.client_ip)?;
         let identity = config.authenticator.authenticate(parts).await?;
-        let (identity, permissions) = self.authorize(identity, &request).await?;
+        let (identity, permissions, channels) = self.authorize(identity, &request).await?;
         shared
             .limits
             .acquire_user(&mut permits, identity.user_id())?;
-        self.connect(request, identity, permissions, permits).await
+        self.connect(request, channels, identity, permissions, permits)
+            .await
     }
 
-    /// Checks the endpoint's and the channels' rules; returns the identity and its effective
-    /// permissions.
+    /// Checks the endpoint's and the channels' rules; returns the identity, its effective
+    /// permissions and the channels to subscribe to.
+    ///
+    /// A channel the client asked for by name must be allowed (401 or 403 otherwise); from the
+    /// endpoint's default channels, those the client may not read are left out.
     async fn authorize(
         &self,
         identity: Option<Identity>,
         request: &StreamRequest,
-    ) -> Result<(Identity, Vec<Permission>), Rejection> {
+    ) -> Result<(Identity, Vec<Permission>, Vec<Channel>), Rejection> {
         let config = &self.shared.config;
-        let rules: Vec<_> = request
-            .channels
-            .iter()
-            .filter_map(|c| config.channel_rules.get(c).map(|rule| (c, rule)))
-            .collect();
+        let restricts = |rule: &crate::ChannelRule| {
+            rule.require_auth || !rule.roles.is_empty() || !rule.permissions.is_empty()
+        };
         let needs_identity = config.needs_identity()
-            || rules
-                .iter()
-                .any(|(_, r)| r.require_auth || !r.roles.is_empty() || !r.permissions.is_empty());
+            || (request.explicit
+                && request
+                    .channels
+                    .iter()
+                    .filter_map(|c| config.channel_rules.get(c))
+                    .any(restricts));
         let identity = match identity {
             Some(identity) if identity.is_authenticated() => identity,
             _ if needs_identity => {
@@ -199,26 +204,45 @@ impl SseService {
                 list(&config.allowed_permissions)
             )));
         }
-        for (channel, rule) in rules {
-            if !rule.roles.is_empty() && !holds_role(&rule.roles) {
-                return Err(Rejection::forbidden(format!(
-                    "channel \"{channel}\" requires one of the roles {}",
-                    list(&rule.roles)
-                )));
-            }
-            if !rule.permissions.is_empty() && !holds_permission(&rule.permissions) {
-                return Err(Rejection::forbidden(format!(
-                    "channel \"{channel}\" requires one of the permissions {}",
-                    list(&rule.permissions)
-                )));
+        let mut channels = Vec::with_capacity(request.channels.len());
+        for channel in &request.channels {
+            let refusal = config.channel_rules.get(channel).and_then(|rule| {
+                if rule.require_auth && !identity.is_authenticated() {
+                    Some(Rejection::unauthorized(format!(
+                        "channel \"{channel}\" requires authentication"
+                    )))
+                } else if !rule.roles.is_empty() && !holds_role(&rule.roles) {
+                    Some(Rejection::forbidden(format!(
+                        "channel \"{channel}\" requires one of the roles {}",
+                        list(&rule.roles)
+                    )))
+                } else if !rule.permissions.is_empty() && !holds_permission(&rule.permissions) {
+                    Some(Rejection::forbidden(format!(
+                        "channel \"{channel}\" requires one of the permissions {}",
+                        list(&rule.permissions)
+                    )))
+                } else {
+                    None
+                }
+            });
+            match refusal {
+                Some(refusal) if request.explicit => return Err(refusal),
+                Some(_) => {}
+                None => channels.push(channel.clone()),
             }
         }
-        Ok((identity, permissions))
+        if channels.is_empty() {
+            return Err(Rejection::forbidden(
+                "none of this endpoint's channels may be read with these credentials",
+            ));
+        }
+        Ok((identity, permissions, channels))
     }
 
     async fn connect(
         &self,
         request: StreamRequest,
+        channels: Vec<Channel>,
         identity: Identity,
         permissions: Vec<Permission>,
         permits: Permits,
@@ -227,7 +251,7 @@ impl SseService {
         let config = &shared.config;
         let user = identity.user_id().cloned();
         let mut options = ConnectOptions::new(identity)
-            .channels(request.channels)
+            .channels(channels)
             .permissions(permissions);
         if let Some(capacity) = config.queue_capacity {
             options = options.queue_capacity(capacity);

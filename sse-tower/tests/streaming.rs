@@ -180,3 +180,43 @@ async fn hub_shutdown_ends_open_streams() {
     assert!(text(&last).starts_with("retry: "), "{last:?}");
     assert!(next(&mut body).await.is_none());
 }
+
+#[tokio::test]
+async fn default_channels_leave_out_those_the_client_may_not_read() {
+    let hub = Hub::new();
+    let config = StreamConfig::new([Channel::ALERTS]).channel_rule(
+        Channel::ADMIN_ACTIONS,
+        sse_tower::ChannelRule::new().roles([sse_core::Role::from_static("admin")]),
+    );
+    let service = SseService::new(hub.clone(), config);
+    let channels_of = |preamble: &Bytes| -> serde_json::Value {
+        let data = text(preamble)
+            .lines()
+            .find_map(|l| l.strip_prefix("data: "))
+            .unwrap();
+        serde_json::from_str::<serde_json::Value>(data).unwrap()["data"]["channels"].clone()
+    };
+    // Named explicitly, the admin channel is refused.
+    let mut request = Request::get("/?channels=admin-actions").body(()).unwrap();
+    request
+        .extensions_mut()
+        .insert(Identity::user(UserId::from(1)));
+    let response = service.clone().oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    // By default, it is left out.
+    let mut body = open(&service, "/").await;
+    assert_eq!(
+        channels_of(&next(&mut body).await.unwrap()),
+        json!(["alerts"])
+    );
+    // An admin gets both.
+    let mut request = Request::get("/").body(()).unwrap();
+    request
+        .extensions_mut()
+        .insert(Identity::user(UserId::from(2)).with_role(sse_core::Role::from_static("admin")));
+    let mut body = service.clone().oneshot(request).await.unwrap().into_body();
+    assert_eq!(
+        channels_of(&next(&mut body).await.unwrap()),
+        json!(["alerts", "admin-actions"])
+    );
+}
