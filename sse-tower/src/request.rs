@@ -115,8 +115,11 @@ fn parse_cursor(value: &str) -> Result<Cursor, Rejection> {
         .map_err(|e: sse_core::error::CursorError| Rejection::bad_request(e.to_string()))
 }
 
-/// Whether `Accept` allows `text/event-stream` (a missing header allows everything).
+/// Whether `Accept` allows `text/event-stream` (a missing header allows everything). The most
+/// specific matching range decides, so `text/event-stream;q=0, */*` refuses it (RFC 9110).
 fn accepts_event_stream(headers: &HeaderMap) -> bool {
+    // The quality of the most specific range seen: exact, `text/*`, `*/*`.
+    let mut quality: [Option<f32>; 3] = [None; 3];
     let mut any = false;
     for value in headers.get_all(header::ACCEPT) {
         any = true;
@@ -126,18 +129,19 @@ fn accepts_event_stream(headers: &HeaderMap) -> bool {
         for range in value.split(',') {
             let mut params = range.split(';');
             let media = params.next().unwrap_or("").trim().to_ascii_lowercase();
-            let refused = params.any(|p| {
-                let p = p.trim();
-                p.strip_prefix("q=")
-                    .and_then(|q| q.trim().parse::<f32>().ok())
-                    .is_some_and(|q| q <= 0.0)
-            });
-            if !refused && matches!(media.as_str(), "text/event-stream" | "text/*" | "*/*") {
-                return true;
-            }
+            let q = params
+                .find_map(|p| p.trim().strip_prefix("q=").map(|q| q.trim().parse::<f32>()))
+                .map_or(1.0, |q| q.unwrap_or(0.0));
+            let slot = match media.as_str() {
+                "text/event-stream" => 0,
+                "text/*" => 1,
+                "*/*" => 2,
+                _ => continue,
+            };
+            quality[slot] = Some(quality[slot].map_or(q, |seen: f32| seen.max(q)));
         }
     }
-    !any
+    !any || quality.iter().flatten().next().is_some_and(|q| *q > 0.0)
 }
 
 /// The client address: the peer, or, when the peer is a trusted proxy, the right-most address

@@ -208,9 +208,7 @@ impl SseService {
         for channel in &request.channels {
             let refusal = config.channel_rules.get(channel).and_then(|rule| {
                 if rule.require_auth && !identity.is_authenticated() {
-                    Some(Rejection::unauthorized(format!(
-                        "channel \"{channel}\" requires authentication"
-                    )))
+                    Some(Rejection::unauthorized("authentication required"))
                 } else if !rule.roles.is_empty() && !holds_role(&rule.roles) {
                     Some(Rejection::forbidden(format!(
                         "channel \"{channel}\" requires one of the roles {}",
@@ -232,6 +230,9 @@ impl SseService {
             }
         }
         if channels.is_empty() {
+            if !identity.is_authenticated() {
+                return Err(Rejection::unauthorized("authentication required"));
+            }
             return Err(Rejection::forbidden(
                 "none of this endpoint's channels may be read with these credentials",
             ));
