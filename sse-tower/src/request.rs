@@ -36,6 +36,14 @@ pub(crate) struct StreamRequest {
     pub(crate) client_ip: Option<IpAddr>,
 }
 
+/// The peer address and the client IP (through trusted proxies), read before anything else so
+/// that every attempt counts against the connection rate.
+pub(crate) fn client(parts: &Parts, config: &StreamConfig) -> (Option<SocketAddr>, Option<IpAddr>) {
+    let peer = parts.extensions.get::<ClientAddr>().map(|a| a.0);
+    let ip = peer.map(|peer| client_ip(peer.ip(), &parts.headers, &config.trusted_proxies));
+    (peer, ip)
+}
+
 pub(crate) fn parse(parts: &Parts, config: &StreamConfig) -> Result<StreamRequest, Rejection> {
     if parts.method != Method::GET {
         return Err(Rejection::method_not_allowed(format!(
@@ -98,8 +106,7 @@ pub(crate) fn parse(parts: &Parts, config: &StreamConfig) -> Result<StreamReques
         }
         None => None,
     };
-    let peer = parts.extensions.get::<ClientAddr>().map(|a| a.0);
-    let client_ip = peer.map(|peer| client_ip(peer.ip(), &parts.headers, &config.trusted_proxies));
+    let (peer, client_ip) = client(parts, config);
     Ok(StreamRequest {
         channels,
         explicit,

@@ -138,6 +138,9 @@ impl SseService {
     async fn open(&self, parts: &Parts) -> Result<Response<SseBody>, Rejection> {
         let shared = &*self.shared;
         let config = &shared.config;
+        // Every attempt counts against the connection rate, malformed ones included.
+        let (_, client_ip) = request::client(parts, config);
+        shared.limits.check_rate(client_ip)?;
         let request = request::parse(parts, config)?;
         if self.hub.is_shutting_down() {
             return Err(Rejection::service_unavailable(
@@ -145,7 +148,6 @@ impl SseService {
                 config.retry,
             ));
         }
-        shared.limits.check_rate(request.client_ip)?;
         let mut permits = shared.limits.acquire(request.client_ip)?;
         let identity = config.authenticator.authenticate(parts).await?;
         let (identity, permissions, channels) = self.authorize(identity, &request).await?;
