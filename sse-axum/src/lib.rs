@@ -1,6 +1,64 @@
-//! The axum adapter of the universal SSE system: mounts the sse-tower streaming endpoint in a axum
-//! application, with identity and client address taken from what the host application provides.
+//! The axum adapter of the universal SSE system: an authenticated, rate-limited, resumable
+//! Server-Sent Events endpoint in one line of a `Router`.
 //!
-//! This crate is being built; today it only re-exports [`sse_core`].
+//! The adapter is thin: it mounts [`sse_tower::SseService`], passes the client address from
+//! axum's `ConnectInfo`, and leaves authentication to the application — its own middleware
+//! puts an [`Identity`] into the request extensions, which the endpoint reads (or the
+//! [`StreamConfig`] names another [`Authenticator`](sse_core::Authenticator)). Statuses,
+//! headers, heartbeats, replay and shutdown are the same as in every other adapter (see
+//! ADAPTERS.md in the repository).
+//!
+//! # Examples
+//!
+//! ```no_run
+//! use std::net::SocketAddr;
+//!
+//! use axum::{Router, extract::Request, middleware::{self, Next}, response::Response};
+//! use sse_axum::SseRouterExt;
+//! use sse_core::{Channel, Hub, Identity, Role, UserId};
+//! use sse_tower::StreamConfig;
+//!
+//! /// The application's own auth: here a header, in real life a session or a token.
+//! async fn auth(mut request: Request, next: Next) -> Response {
+//!     let user = request
+//!         .headers()
+//!         .get("x-user")
+//!         .and_then(|v| v.to_str().ok())
+//!         .and_then(|v| UserId::new(v).ok());
+//!     if let Some(user) = user {
+//!         let identity = Identity::user(user).with_role(Role::from_static("member"));
+//!         request.extensions_mut().insert(identity);
+//!     }
+//!     next.run(request).await
+//! }
+//!
+//! #[tokio::main]
+//! async fn main() -> std::io::Result<()> {
+//!     let hub = Hub::new();
+//!     let app = Router::new()
+//!         .sse_stream(
+//!             "/api/sse/stream",
+//!             hub.clone(),
+//!             StreamConfig::new([Channel::NOTIFICATIONS, Channel::TOASTS]),
+//!         )
+//!         .layer(middleware::from_fn(auth));
+//!
+//!     let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+//!     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+//!         .with_graceful_shutdown(async move {
+//!             let _ = tokio::signal::ctrl_c().await;
+//!             hub.shutdown(); // ends every stream, so the server can stop
+//!         })
+//!         .await
+//! }
+//! ```
 
-pub use sse_core;
+mod error;
+mod extract;
+mod router;
+
+pub use error::SseRejection;
+pub use extract::{LastEventId, SseHub};
+pub use router::{AxumSse, SseRouterExt, stream};
+pub use sse_core::{self, Channel, Hub, Identity, Message};
+pub use sse_tower::{self, ChannelRule, RateLimit, StreamConfig};

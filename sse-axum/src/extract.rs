@@ -1,0 +1,102 @@
+//! Extractors for handlers next to the endpoint.
+
+use axum::extract::{FromRef, FromRequestParts};
+use http::request::Parts;
+use sse_core::{Cursor, Hub};
+use sse_tower::error::Rejection;
+
+use crate::SseRejection;
+
+/// The [`Hub`] from the router's state, for handlers that publish.
+///
+/// The state must provide the hub through [`FromRef`] (a `Hub` state, or a field of the app's
+/// state with a `FromRef` impl).
+///
+/// # Examples
+///
+/// ```
+/// use axum::{Router, extract::FromRef, routing::post};
+/// use serde_json::json;
+/// use sse_axum::SseHub;
+/// use sse_core::{Channel, EventType, Hub};
+///
+/// #[derive(Clone)]
+/// struct AppState {
+///     hub: Hub,
+/// }
+///
+/// impl FromRef<AppState> for Hub {
+///     fn from_ref(state: &AppState) -> Hub {
+///         state.hub.clone()
+///     }
+/// }
+///
+/// async fn announce(SseHub(hub): SseHub) -> String {
+///     let report = hub
+///         .broadcast_to_channel(Channel::SYSTEM, EventType::Broadcast, json!("maintenance"))
+///         .await
+///         .expect("a valid message");
+///     format!("sent to {}", report.sent)
+/// }
+///
+/// let app: Router = Router::new()
+///     .route("/announce", post(announce))
+///     .with_state(AppState { hub: Hub::new() });
+/// ```
+#[derive(Debug, Clone)]
+pub struct SseHub(pub Hub);
+
+impl<S> FromRequestParts<S> for SseHub
+where
+    Hub: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(_parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(Hub::from_ref(state)))
+    }
+}
+
+/// The cursor a reconnecting client sent: the `Last-Event-ID` header, or else the
+/// `lastEventId` query parameter; `None` for a first connection.
+///
+/// A malformed cursor is refused with `400` and the endpoint's JSON body.
+///
+/// # Examples
+///
+/// ```
+/// use sse_axum::LastEventId;
+///
+/// async fn handler(LastEventId(cursor): LastEventId) -> String {
+///     cursor.map_or("first connection".into(), |c| format!("resuming after {c}"))
+/// }
+/// # let _ = axum::routing::get::<_, _, ()>(handler);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LastEventId(pub Option<Cursor>);
+
+impl<S: Send + Sync> FromRequestParts<S> for LastEventId {
+    type Rejection = SseRejection;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let header = parts
+            .headers
+            .get("last-event-id")
+            .map(|v| v.to_str().map(str::trim).unwrap_or("\u{0}"));
+        let query = parts.uri.query().and_then(|q| {
+            q.split('&')
+                .filter_map(|pair| pair.split_once('='))
+                .find(|(key, _)| *key == "lastEventId")
+                .map(|(_, value)| value)
+        });
+        match header.or(query).filter(|v| !v.is_empty()) {
+            None => Ok(Self(None)),
+            Some(value) => value.parse().map(|cursor| Self(Some(cursor))).map_err(
+                |e: sse_core::error::CursorError| {
+                    SseRejection(Rejection::bad_request(e.to_string()))
+                },
+            ),
+        }
+    }
+}
