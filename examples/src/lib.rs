@@ -1,5 +1,16 @@
 //! Example applications for the universal SSE system.
 //!
-//! The demo application and one small program per framework arrive with the adapters.
+//! Each module holds an `app()` that its binary serves and its smoke test drives over TCP:
+//!
+//! - [`axum_basic`]: an axum app with its own auth middleware, a stream and a publish endpoint;
+//! - [`custom_auth`]: a hand-written bearer-token `Authenticator` and a role-to-permission
+//!   `PermissionResolver` behind the brief's analytics endpoint.
 
-pub use sse_core;
+pub mod axum_basic;
+pub mod custom_auth;
+pub mod publish;
+
+/// The address a binary listens on: the `ADDR` environment variable, or `default`.
+pub fn listen_addr(default: &str) -> String {
+    std::env::var("ADDR").unwrap_or_else(|_| default.to_owned())
+}

@@ -101,6 +101,9 @@ mod registry;
 mod shortcuts;
 mod stats;
 
+/// The attribute that implements [`Authenticator`], [`PermissionResolver`] and [`Backplane`]
+/// (their methods are `async`, and the traits are used as `dyn`).
+pub use async_trait::async_trait;
 pub use auth::{
     Authenticator, ExtensionAuthenticator, IdentityPermissions, PermissionResolver, RolePermissions,
 };
