@@ -23,8 +23,8 @@ pub struct Entry {
 /// The result of [`Backplane::replay`].
 #[derive(Debug)]
 pub enum Replay {
-    /// Every retained entry after the cursor, oldest first. Messages that were not retryable
-    /// are absent by design.
+    /// Every retained entry after the cursor, oldest first. A log may include messages that
+    /// are not retryable (the in-memory one leaves them out); the hub skips them.
     Entries(Vec<Entry>),
     /// The log no longer reaches back to the cursor (trimmed, aged out, wiped, or another
     /// epoch): the client must resynchronise.

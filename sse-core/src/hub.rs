@@ -616,9 +616,15 @@ impl HubInner {
             Some(after) => {
                 let (mut entries, gap) =
                     match self.backplane.replay(after, self.config.max_replay).await {
-                        Ok(Replay::Entries(entries)) => {
-                            (entries.into_iter().filter(|e| admitted(e)).collect(), None)
-                        }
+                        Ok(Replay::Entries(entries)) => (
+                            // A shared log keeps every message for fan-out; only retryable
+                            // ones are replayed.
+                            entries
+                                .into_iter()
+                                .filter(|e| e.envelope.is_retryable() && admitted(e))
+                                .collect(),
+                            None,
+                        ),
                         Ok(Replay::Gap { head }) => (Vec::new(), Some(head)),
                         Err(_) => {
                             self.counters.backplane_errors.fetch_add(1, Relaxed);
