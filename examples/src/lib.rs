@@ -4,11 +4,13 @@
 //!
 //! - [`axum_basic`]: an axum app with its own auth middleware, a stream and a publish endpoint;
 //! - [`custom_auth`]: a hand-written bearer-token `Authenticator` and a role-to-permission
-//!   `PermissionResolver` behind the brief's analytics endpoint.
-//! - [`warp_basic`]: a warp app with its own auth filter, a stream and a publish endpoint.
+//!   `PermissionResolver` behind the brief's analytics endpoint;
+//! - [`warp_basic`]: a warp app with its own auth filter, a stream and a publish endpoint;
+//! - [`poem_basic`]: a poem app with its own auth middleware, a stream and a publish endpoint.
 
 pub mod axum_basic;
 pub mod custom_auth;
+pub mod poem_basic;
 pub mod publish;
 pub mod warp_basic;
 

@@ -3,7 +3,6 @@
 use axum::extract::{FromRef, FromRequestParts};
 use http::request::Parts;
 use sse_core::{Cursor, Hub};
-use sse_tower::error::Rejection;
 
 use crate::SseRejection;
 
@@ -80,23 +79,8 @@ impl<S: Send + Sync> FromRequestParts<S> for LastEventId {
     type Rejection = SseRejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let header = parts
-            .headers
-            .get("last-event-id")
-            .map(|v| v.to_str().map(str::trim).unwrap_or("\u{0}"));
-        let query = parts.uri.query().and_then(|q| {
-            q.split('&')
-                .filter_map(|pair| pair.split_once('='))
-                .find(|(key, _)| *key == "lastEventId")
-                .map(|(_, value)| value)
-        });
-        match header.or(query).filter(|v| !v.is_empty()) {
-            None => Ok(Self(None)),
-            Some(value) => value.parse().map(|cursor| Self(Some(cursor))).map_err(
-                |e: sse_core::error::CursorError| {
-                    SseRejection(Rejection::bad_request(e.to_string()))
-                },
-            ),
-        }
+        sse_tower::last_event_id(parts)
+            .map(Self)
+            .map_err(SseRejection)
     }
 }

@@ -93,6 +93,6 @@ pub use body::SseBody;
 pub use config::{ChannelRule, RateLimit, StreamConfig, TrustedProxies};
 pub use future::{ResponseFuture, RouteFuture};
 pub use layer::{RouteBody, SseLayer, SseRoute};
-pub use request::ClientAddr;
+pub use request::{ClientAddr, last_event_id};
 pub use service::SseService;
 pub use sse_core;

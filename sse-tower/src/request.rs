@@ -65,7 +65,6 @@ pub(crate) fn parse(parts: &Parts, config: &StreamConfig) -> Result<StreamReques
         )));
     }
     let mut channels: Vec<Channel> = Vec::new();
-    let mut query_cursor = None;
     for (key, value) in form_urlencoded::parse(query.as_bytes()) {
         match &*key {
             "channels" | "channel" => {
@@ -82,7 +81,6 @@ pub(crate) fn parse(parts: &Parts, config: &StreamConfig) -> Result<StreamReques
                     }
                 }
             }
-            "lastEventId" if !value.is_empty() => query_cursor = Some(parse_cursor(&value)?),
             _ => {}
         }
     }
@@ -90,30 +88,55 @@ pub(crate) fn parse(parts: &Parts, config: &StreamConfig) -> Result<StreamReques
     if !explicit {
         channels = config.channels.clone();
     }
-    // EventSource sends the header on its own reconnects; the query parameter is for clients
-    // that reconnect by hand. The header wins when both are present.
-    let header_cursor = match parts.headers.get("last-event-id") {
-        Some(value) => {
-            let value = value
-                .to_str()
-                .map_err(|_| Rejection::bad_request("Last-Event-ID is not visible ASCII"))?
-                .trim();
-            if value.is_empty() {
-                None
-            } else {
-                Some(parse_cursor(value)?)
-            }
-        }
-        None => None,
-    };
     let (peer, client_ip) = client(parts, config);
     Ok(StreamRequest {
         channels,
         explicit,
-        last_event_id: header_cursor.or(query_cursor),
+        last_event_id: last_event_id(parts)?,
         peer,
         client_ip,
     })
+}
+
+/// The cursor a reconnecting client sent, read as [`SseService`](crate::SseService) reads it:
+/// the `Last-Event-ID` header (which `EventSource` sends on its own reconnects), else the
+/// `lastEventId` query parameter (for clients that reconnect by hand); `None` when neither is
+/// present or both are empty.
+///
+/// Adapters build their `LastEventId` extractors on it.
+///
+/// # Errors
+///
+/// A `400` [`Rejection`] for a malformed cursor or a header that is not visible ASCII.
+///
+/// # Examples
+///
+/// ```
+/// let (parts, ()) = http::Request::get("/?lastEventId=1-2-3")
+///     .header("last-event-id", "")
+///     .body(())
+///     .unwrap()
+///     .into_parts();
+/// let cursor = sse_tower::last_event_id(&parts).unwrap();
+/// assert_eq!(cursor.unwrap().to_string(), "1-2-3");
+/// ```
+pub fn last_event_id(parts: &Parts) -> Result<Option<Cursor>, Rejection> {
+    if let Some(value) = parts.headers.get("last-event-id") {
+        let value = value
+            .to_str()
+            .map_err(|_| Rejection::bad_request("Last-Event-ID is not visible ASCII"))?
+            .trim();
+        if !value.is_empty() {
+            return parse_cursor(value).map(Some);
+        }
+    }
+    let query = parts.uri.query().unwrap_or("");
+    for (key, value) in form_urlencoded::parse(query.as_bytes()) {
+        if key == "lastEventId" && !value.is_empty() {
+            return parse_cursor(&value).map(Some);
+        }
+    }
+    Ok(None)
 }
 
 fn parse_cursor(value: &str) -> Result<Cursor, Rejection> {
