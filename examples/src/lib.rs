@@ -2,6 +2,8 @@
 //!
 //! Each module holds an `app()` that its binary serves and its smoke test drives over TCP:
 //!
+//! - [`demo`]: the demo application (`cargo run --release -p examples --bin demo`): every
+//!   feature on an embedded hub, with a browser page built on `sse-js`;
 //! - [`axum_basic`]: an axum app with its own auth middleware, a stream and a publish endpoint;
 //! - [`custom_auth`]: a hand-written bearer-token `Authenticator` and a role-to-permission
 //!   `PermissionResolver` behind the brief's analytics endpoint;
@@ -10,6 +12,7 @@
 
 pub mod axum_basic;
 pub mod custom_auth;
+pub mod demo;
 pub mod poem_basic;
 pub mod publish;
 pub mod warp_basic;

@@ -1,0 +1,149 @@
+//! The demo application: every feature of the system in one axum app on an embedded hub.
+//!
+//! `cargo run --release -p examples --bin demo` serves it on <http://127.0.0.1:3000>. See the
+//! repository README for its HTTP API with curl examples.
+
+use std::{net::SocketAddr, time::Duration};
+
+use axum::{
+    Router,
+    routing::{delete, get, post},
+};
+use serde_json::json;
+use sse_axum::SseRouterExt;
+use sse_core::{Channel, EventType, Hub, Message, Role};
+use sse_tower::{ChannelRule, RateLimit, StreamConfig};
+
+pub mod api;
+pub mod assets;
+pub mod auth;
+pub mod users;
+
+use auth::TokenAuth;
+use users::Users;
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    /// The hub.
+    pub hub: Hub,
+    /// The demo users.
+    pub users: Users,
+    /// The authenticator of the stream and the API.
+    pub auth: TokenAuth,
+    /// The Prometheus recorder's handle, when one is installed.
+    pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("hub", &self.hub)
+            .field("users", &self.users.all().len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The stream endpoint's configuration: every channel; `admin-actions` for admins; personal
+/// channels for signed-in users; the rest open to anonymous visitors.
+pub fn stream_config(users: &Users) -> StreamConfig {
+    let signed_in = ChannelRule::new().require_auth();
+    StreamConfig::new(Channel::WELL_KNOWN)
+        .channel_rule(
+            Channel::ADMIN_ACTIONS,
+            ChannelRule::new().roles([Role::from_static("admin")]),
+        )
+        .channel_rule(Channel::NOTIFICATIONS, signed_in.clone())
+        .channel_rule(Channel::TOASTS, signed_in.clone())
+        .channel_rule(Channel::CHAT, signed_in)
+        .rate_limit(RateLimit::new(120, Duration::from_secs(60)))
+        .max_streams_per_user(20)
+        .authenticator(TokenAuth::new(users.clone()))
+}
+
+/// The application's router.
+pub fn app(state: AppState) -> Router {
+    let config = stream_config(&state.users);
+    Router::new()
+        .route("/", get(assets::index))
+        .route("/app.js", get(assets::app_js))
+        .route("/style.css", get(assets::style))
+        .route("/sse-js/{file}", get(assets::sse_js))
+        .sse_stream("/api/sse/stream", state.hub.clone(), config)
+        .route("/api/sse/publish", post(api::publish))
+        .route("/api/sse/stats", get(api::stats))
+        .route("/api/sse/connections", get(api::connections))
+        .route(
+            "/api/sse/connections/{id}",
+            get(api::connection).delete(api::disconnect),
+        )
+        .route(
+            "/api/sse/users/{user}/connections",
+            delete(api::disconnect_user),
+        )
+        .route("/api/login", post(api::login))
+        .route("/api/logout", post(api::logout))
+        .route("/api/me", get(api::me))
+        .route("/api/demo-users", get(api::demo_users))
+        .route("/api/chat/messages", post(api::chat_message))
+        .route("/api/chat/typing", post(api::chat_typing))
+        .route("/metrics", get(api::metrics))
+        .with_state(state)
+}
+
+/// The state for `users` on `hub`, without a metrics recorder.
+pub fn state(hub: Hub, users: Users) -> AppState {
+    AppState {
+        auth: TokenAuth::new(users.clone()),
+        hub,
+        users,
+        metrics: None,
+    }
+}
+
+/// Publishes the dashboard figures on `live-updates` every `period`, until the hub shuts down.
+pub async fn dashboard(hub: Hub, period: Duration) {
+    let mut ticks = tokio::time::interval(period);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        if hub.is_shutting_down() {
+            return;
+        }
+        let stats = hub.stats();
+        if stats.total_connections == 0 {
+            continue;
+        }
+        let data = json!({
+            "type": "metrics",
+            "connections": stats.total_connections,
+            "messagesPerMinute": stats.messages_per_minute,
+            "delivered": stats.delivered,
+        });
+        let message = Message::new(Channel::LIVE_UPDATES, EventType::Data, data)
+            .retryable(false)
+            .coalesce_key("dashboard:metrics".parse().expect("a valid key"));
+        // Nobody listening, or shutting down: the next tick tries again.
+        let _ = hub.send(message).await;
+    }
+}
+
+/// Serves the demo on `listener` until `shutdown` resolves, then ends every stream and waits
+/// for the server to finish.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let hub = state.hub.clone();
+    tokio::spawn(dashboard(hub.clone(), Duration::from_secs(2)));
+    axum::serve(
+        listener,
+        app(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        shutdown.await;
+        hub.shutdown();
+    })
+    .await
+}

@@ -1,0 +1,234 @@
+// The demo page: a small real application on sse-js, without a bundler.
+import { SSEClient } from '/sse-js/index.js';
+
+const $ = (selector) => document.querySelector(selector);
+const state = { client: null, me: null, alerts: new Map(), points: [], typing: new Map() };
+
+async function api(method, path, body) {
+  const response = await fetch(path, {
+    method,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  const json = text ? JSON.parse(text) : null;
+  if (!response.ok) throw Object.assign(new Error(json?.message ?? response.statusText), { body: json, status: response.status });
+  return json;
+}
+
+// --- connection -------------------------------------------------------------------------
+
+function connect() {
+  state.client?.close();
+  const client = new SSEClient('/api/sse/stream', { reconnectDelay: 500, reconnectAttempts: 10 });
+  state.client = client;
+  client.onStateChange((s) => {
+    $('#status').textContent = s.status;
+    $('#status').dataset.status = s.status;
+  });
+  client.addEventListener('toast', showToast);
+  client.addEventListener('alert', updateAlert);
+  client.addEventListener('notification', addNotification);
+  client.addEventListener('data', (data) => { if (data?.type === 'metrics') addPoint(data); });
+  client.addEventListener('chat-message', addChatMessage);
+  client.addEventListener('typing', showTyping);
+  client.addEventListener('refresh', (data) => {
+    if (data?.type === 'cache-invalidation' && data.channel === 'alerts') clearAlerts();
+  });
+  client.addEventListener('history-gap', () => {
+    $('#gap-notice').hidden = false;
+    setTimeout(() => { $('#gap-notice').hidden = true; }, 5000);
+  });
+}
+
+$('#reconnect').addEventListener('click', () => state.client?.reconnect());
+
+// --- toasts -----------------------------------------------------------------------------
+
+function showToast(data) {
+  const toast = document.createElement('div');
+  toast.className = 'toast';
+  toast.dataset.type = data.type ?? 'info';
+  const text = document.createElement('span');
+  text.textContent = data.message ?? JSON.stringify(data);
+  toast.append(text);
+  const dismiss = () => toast.remove();
+  if (data.dismissible !== false) {
+    const close = document.createElement('button');
+    close.type = 'button';
+    close.textContent = '×';
+    close.setAttribute('aria-label', 'dismiss');
+    close.addEventListener('click', dismiss);
+    toast.append(close);
+  }
+  $('#toasts').append(toast);
+  setTimeout(dismiss, Number(data.duration) > 0 ? Number(data.duration) : 5000);
+}
+
+// --- banner alerts (the brief's useSSEAlerts pattern) ------------------------------------
+
+function updateAlert(data, envelope) {
+  const id = data?.id ?? envelope.id;
+  if (data?.dismissed) state.alerts.delete(id);
+  else state.alerts.set(id, { id, message: data?.message ?? data?.title ?? '', level: data?.level ?? 'info' });
+  renderAlerts();
+}
+
+function clearAlerts() {
+  state.alerts.clear();
+  renderAlerts();
+}
+
+function renderAlerts() {
+  const root = $('#alerts');
+  root.replaceChildren(...[...state.alerts.values()].map((alert) => {
+    const div = document.createElement('div');
+    div.className = 'alert';
+    div.dataset.id = alert.id;
+    div.dataset.level = alert.level;
+    div.textContent = alert.message;
+    return div;
+  }));
+}
+
+// --- notifications ----------------------------------------------------------------------
+
+function addNotification(data) {
+  const list = $('#notifications');
+  list.querySelector('.empty')?.remove();
+  const item = document.createElement('li');
+  item.textContent = [data?.title, data?.message].filter(Boolean).join(': ') || JSON.stringify(data);
+  list.prepend(item);
+}
+
+// --- dashboard --------------------------------------------------------------------------
+
+function addPoint(data) {
+  state.points.push({ c: data.connections, m: data.messagesPerMinute });
+  if (state.points.length > 60) state.points.shift();
+  $('#connections-now').textContent = data.connections;
+  $('#messages-now').textContent = data.messagesPerMinute;
+  const max = Math.max(1, ...state.points.flatMap((p) => [p.c, p.m]));
+  const line = (key) => state.points
+    .map((p, i) => `${(i / 59) * 300},${100 - (p[key] / max) * 95}`)
+    .join(' ');
+  $('#line-connections').setAttribute('points', line('c'));
+  $('#line-messages').setAttribute('points', line('m'));
+}
+
+// --- chat -------------------------------------------------------------------------------
+
+function addChatMessage(data) {
+  const item = document.createElement('li');
+  item.textContent = `${data.name}: ${data.text}`;
+  $('#chat-log').append(item);
+  state.typing.delete(String(data.userId));
+  renderTyping();
+}
+
+function showTyping(data) {
+  const id = String(data.userId);
+  clearTimeout(state.typing.get(id)?.timer);
+  state.typing.set(id, { name: data.name, timer: setTimeout(() => { state.typing.delete(id); renderTyping(); }, 3000) });
+  renderTyping();
+}
+
+function renderTyping() {
+  const names = [...state.typing.values()].map((t) => t.name);
+  $('#typing').textContent = names.length ? `${names.join(', ')} ${names.length > 1 ? 'are' : 'is'} typing…` : '';
+}
+
+let lastTyping = 0;
+$('#chat-input').addEventListener('input', () => {
+  if (!state.me || Date.now() - lastTyping < 1000) return;
+  lastTyping = Date.now();
+  api('POST', '/api/chat/typing').catch(() => {});
+});
+
+$('#chat-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const input = $('#chat-input');
+  if (!input.value.trim()) return;
+  await api('POST', '/api/chat/messages', { text: input.value }).catch((e) => showToast({ message: e.message, type: 'error' }));
+  input.value = '';
+});
+
+// --- admin ------------------------------------------------------------------------------
+
+const list = (value) => value.split(',').map((s) => s.trim()).filter(Boolean);
+
+$('#composer').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const form = new FormData(event.target);
+  const message = {
+    channel: form.get('channel'),
+    event: form.get('event'),
+    target: form.get('target'),
+    priority: Number(form.get('priority')),
+    persistent: form.get('persistent') === 'on',
+  };
+  for (const key of ['targetUsers', 'targetRoles', 'targetPermissions', 'excludeUsers']) {
+    const values = list(form.get(key));
+    if (values.length) message[key] = values;
+  }
+  if (form.get('ttl')) message.ttl = Number(form.get('ttl'));
+  try {
+    message.data = JSON.parse(form.get('data') || 'null');
+    $('#send-report').textContent = JSON.stringify(await api('POST', '/api/sse/publish', message), null, 2);
+  } catch (e) {
+    $('#send-report').textContent = JSON.stringify(e.body ?? { error: 'invalid_json', message: e.message }, null, 2);
+  }
+});
+
+async function refreshConnections() {
+  if (!state.me?.roles.includes('admin')) return;
+  const rows = await api('GET', '/api/sse/connections').catch(() => []);
+  $('#connections tbody').replaceChildren(...rows.map((c) => {
+    const tr = document.createElement('tr');
+    tr.dataset.id = c.id;
+    for (const value of [c.id, c.userId ?? 'anonymous', c.channels.join(', '), c.queueLen, c.delivered]) {
+      const td = document.createElement('td');
+      td.textContent = value;
+      tr.append(td);
+    }
+    const td = document.createElement('td');
+    const button = document.createElement('button');
+    button.type = 'button';
+    button.textContent = 'Disconnect';
+    button.addEventListener('click', () => api('DELETE', `/api/sse/connections/${c.id}`).then(refreshConnections));
+    td.append(button);
+    tr.append(td);
+    return tr;
+  }));
+}
+setInterval(refreshConnections, 3000);
+
+// --- sign-in ----------------------------------------------------------------------------
+
+async function signIn(token) {
+  state.me = token ? await api('POST', '/api/login', { token }) : null;
+  if (!token) await api('POST', '/api/logout');
+  $('#admin').hidden = !state.me?.roles.includes('admin');
+  $('#chat-input').placeholder = state.me ? `Message as ${state.me.name}` : 'Say something (sign in first)';
+  connect();
+  refreshConnections();
+}
+
+$('#user-select').addEventListener('change', (event) => signIn(event.target.value));
+
+async function start() {
+  const users = await api('GET', '/api/demo-users');
+  for (const user of users) {
+    const option = document.createElement('option');
+    option.value = user.token;
+    option.textContent = `${user.name} (${user.roles.join(', ') || 'no role'})`;
+    $('#user-select').append(option);
+  }
+  const wanted = new URLSearchParams(location.search).get('as');
+  const me = await api('GET', '/api/me').catch(() => null);
+  const token = wanted ?? users.find((u) => String(u.userId) === String(me?.userId))?.token ?? '';
+  $('#user-select').value = token;
+  await signIn(token);
+}
+
+start();
