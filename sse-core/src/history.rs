@@ -138,9 +138,11 @@ impl History {
         self.entries.len()
     }
 
+    /// A gap, with the head (`<epoch>-0-0` before the first message) so that a client resumes
+    /// from the current epoch next time instead of meeting the same gap again.
     fn gap(&self) -> Lookup {
         Lookup::Gap {
-            head: (self.head > 0).then(|| self.head()),
+            head: Some(self.head()),
         }
     }
 
