@@ -1,0 +1,12 @@
+/**
+ * sse-js: the browser client of the universal SSE system.
+ *
+ * Framework-free; the React hooks live in `sse-js/react`.
+ *
+ * @module
+ */
+export { SSEClient } from './client.js';
+export type { ConnectionError, ConnectionErrorReason, ConnectionState, ConnectionStatus, EventSourceConstructor, EventSourceLike, ListenerMethod, ListenerType, SSEClientOptions, SSEEventHandler, SSEEventMap, } from './client.js';
+export { backoffDelay } from './backoff.js';
+export type { BackoffOptions } from './backoff.js';
+export type { BuiltinChannel, BuiltinEventType, CacheInvalidationData, ChannelName, ConnectedData, Envelope, ErrorBody, EventType, HeartbeatData, HistoryGapData, ResourceRefreshData, SSEMessage, Target, } from './types.js';

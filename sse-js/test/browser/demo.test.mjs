@@ -1,0 +1,104 @@
+// The demo page in a real headless Chromium (Debian's, driven by playwright-core): two users
+// side by side. Screenshots of each step go to target/browser-artifacts (not committed).
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, test } from 'node:test';
+import { chromium } from 'playwright-core';
+
+import { api, startDemo } from '../support/demo.mjs';
+
+const artifacts = join(dirname(fileURLToPath(import.meta.url)), '../../../target/browser-artifacts');
+const executablePath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+
+let demo;
+let browser;
+let alice;
+let bob;
+
+async function pageAs(token) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(`${demo.url}/?as=${token}`);
+  await page.waitForSelector('#status[data-status="connected"]', { timeout: 10_000 });
+  return page;
+}
+
+async function snap(name) {
+  await alice.screenshot({ path: join(artifacts, `${name}-alice.png`) });
+  await bob.screenshot({ path: join(artifacts, `${name}-bob.png`) });
+}
+
+/** A notification to both pages; once it shows on a page, everything sent before it has too. */
+async function marker(n) {
+  await api(demo.url, 'POST', '/api/sse/publish', 'admin-token', {
+    channel: 'notifications', event: 'notification', data: { title: `marker ${n}` }, target: 'authenticated',
+  });
+  for (const page of [alice, bob]) {
+    await page.locator('#notifications li', { hasText: `marker ${n}` }).waitFor({ timeout: 5_000 });
+  }
+}
+
+before(async () => {
+  mkdirSync(artifacts, { recursive: true });
+  demo = await startDemo();
+  browser = await chromium.launch({
+    executablePath,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  alice = await pageAs('alice-token');
+  bob = await pageAs('bob-token');
+});
+
+after(async () => {
+  await browser?.close();
+  await demo?.stop();
+});
+
+test('a toast sent to one user shows only on that page', async () => {
+  await api(demo.url, 'POST', '/api/sse/publish', 'admin-token', {
+    channel: 'toasts', event: 'toast', data: { message: 'For Alice only', type: 'success', duration: 60000 },
+    target: 'user-specific', targetUsers: [2],
+  });
+  await alice.locator('.toast', { hasText: 'For Alice only' }).waitFor({ timeout: 5_000 });
+  await marker(1);
+  assert.equal(await bob.locator('.toast').count(), 0);
+  await snap('1-toast');
+});
+
+test('a role-targeted alert appears only where the role matches', async () => {
+  await api(demo.url, 'POST', '/api/sse/publish', 'admin-token', {
+    channel: 'alerts', event: 'alert', data: { id: 'editors', message: 'Editors: review queue is full' },
+    target: 'role-based', targetRoles: ['editor'],
+  });
+  await alice.locator('#alerts .alert', { hasText: 'review queue is full' }).waitFor({ timeout: 5_000 });
+  await marker(2);
+  assert.equal(await bob.locator('#alerts .alert').count(), 0);
+  await snap('2-alert');
+});
+
+test('chat messages and typing indicators reach the other page', async () => {
+  await alice.locator('#chat-input').pressSequentially('hel');
+  await bob.locator('#typing', { hasText: 'Alice is typing' }).waitFor({ timeout: 5_000 });
+  await alice.locator('#chat-input').fill('hello Bob');
+  await alice.locator('#chat-form button').click();
+  await bob.locator('#chat-log li', { hasText: 'Alice: hello Bob' }).waitFor({ timeout: 5_000 });
+  await snap('3-chat');
+});
+
+test('after the server drops a page, it reconnects and shows what it missed exactly once', async () => {
+  await api(demo.url, 'DELETE', '/api/sse/users/3/connections', 'admin-token');
+  await bob.waitForSelector('#status:not([data-status="connected"])', { timeout: 5_000 });
+  await api(demo.url, 'POST', '/api/sse/publish', 'admin-token', {
+    channel: 'notifications', event: 'notification', data: { title: 'While you were away' },
+    target: 'user-specific', targetUsers: [3],
+  });
+  await bob.waitForSelector('#status[data-status="connected"]', { timeout: 10_000 });
+  await bob.locator('#notifications li', { hasText: 'While you were away' }).waitFor({ timeout: 5_000 });
+  await marker(3);
+  assert.equal(await bob.locator('#notifications li', { hasText: 'While you were away' }).count(), 1);
+  await snap('4-resume');
+});
