@@ -73,15 +73,16 @@ pub struct BackplaneStats {
 ///
 /// The `sse-redis` crate implements this trait on one Redis stream:
 ///
-/// - `publish` is `XADD <stream> MAXLEN ~ <n> * envelope <bytes>` with the bytes of
-///   [`Envelope::to_transport`]; the entry id `<ms>-<seq>` becomes the cursor's
-///   `(major, minor)`, and the cursor's epoch is a random value stored beside the stream
-///   (`SET <stream>:epoch <random> NX`), so a wiped or replaced Redis yields a new epoch;
+/// - `publish` is one Lua script: `SET <stream>:epoch <random> NX`, `GET` it, and
+///   `XADD <stream> MAXLEN ~ <n> * e <bytes>` with the bytes of [`Envelope::to_transport`]; the
+///   entry id `<ms>-<seq>` becomes the cursor's `(major, minor)`, and the epoch stored beside the
+///   stream becomes its epoch, so a wiped or replaced Redis yields a new epoch;
 /// - `subscribe` tails the stream with a blocking `XREAD` from the last id seen and decodes each
 ///   entry with [`Envelope::from_transport`];
 /// - `replay` is an exclusive `XRANGE <stream> (<ms>-<seq> + COUNT <max+1>`; it is a gap when
-///   the epoch differs or when the stream's first entry is newer than the cursor's successor
-///   (`XINFO STREAM` reports the first entry after `MAXLEN` trimming).
+///   the epoch differs, when the client's own entry no longer exists (trimming removes the
+///   oldest entries first, so if it exists, everything after it does too), or when more than
+///   `max` entries follow.
 ///
 /// # Examples
 ///
@@ -97,6 +98,10 @@ pub struct BackplaneStats {
 #[async_trait::async_trait]
 pub trait Backplane: Send + Sync + fmt::Debug + 'static {
     /// Appends an envelope to the log and returns its cursor.
+    ///
+    /// A shared backplane returns only once its [`subscribe`](Backplane::subscribe) stream will
+    /// yield the entry: [`Hub::send`](crate::Hub::send) then waits for this instance's dispatch
+    /// of it, and would otherwise wait until the dispatcher stops.
     ///
     /// # Errors
     ///
