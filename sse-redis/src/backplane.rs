@@ -1,0 +1,425 @@
+//! The Redis Streams backplane.
+
+use std::{
+    fmt,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed},
+    },
+    time::Duration,
+};
+
+use parking_lot::Mutex;
+use redis::{
+    Client, Script, Value,
+    aio::{ConnectionManager, ConnectionManagerConfig},
+};
+use sse_core::{
+    Backplane, BackplaneStats, Cursor, EntryStream, Envelope, Replay, error::BackplaneError,
+};
+use tokio::sync::{oneshot, watch};
+
+use crate::{
+    RedisConfig,
+    reply::{self, EntryId, FIELD},
+    tail::{self, Progress},
+};
+
+/// Reads the epoch, creating it if it is missing, and appends the envelope, in one step so that
+/// no entry is ever written without an epoch that describes it.
+///
+/// KEYS: stream, epoch. ARGV: a fresh epoch, max length, field, envelope bytes.
+const PUBLISH: &str = r"
+redis.call('SET', KEYS[2], ARGV[1], 'NX')
+local epoch = redis.call('GET', KEYS[2])
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', ARGV[3], ARGV[4])
+return {epoch, id}
+";
+
+/// Reads what follows a cursor, in one step so that trimming cannot come between the checks
+/// and the read. History is complete after the cursor when the client's own entry is still
+/// there: trimming removes the oldest entries first, so everything after it is there too. For
+/// the start of the stream (`0-0`, the head a refresh carries before the first entry), it is
+/// complete when nothing was ever removed from the stream (`entries-added`, Redis 7).
+///
+/// KEYS: stream, epoch. ARGV: the cursor's epoch, its entry id, how many entries to read.
+/// Returns the epoch, the newest entry (`XREVRANGE`), whether history is complete after the
+/// cursor (1 or 0), and the entries after it (exclusive `XRANGE`).
+const REPLAY: &str = r"
+local epoch = redis.call('GET', KEYS[2])
+local head = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
+if epoch ~= ARGV[1] then
+  return {epoch, head, 0, {}}
+end
+local complete
+if ARGV[2] == '0-0' then
+  local added = 0
+  if redis.call('EXISTS', KEYS[1]) == 1 then
+    local info = redis.call('XINFO', 'STREAM', KEYS[1])
+    for i = 1, #info, 2 do
+      if info[i] == 'entries-added' then added = info[i + 1] end
+    end
+  end
+  complete = added == redis.call('XLEN', KEYS[1])
+else
+  complete = #redis.call('XRANGE', KEYS[1], ARGV[2], ARGV[2]) > 0
+end
+if not complete then
+  return {epoch, head, 0, {}}
+end
+return {epoch, head, 1, redis.call('XRANGE', KEYS[1], '(' .. ARGV[2], '+', 'COUNT', ARGV[3])}
+";
+
+/// A [`Backplane`] on one Redis stream, shared by every server instance of a deployment:
+/// cross-instance fan-out and one replay history for all of them.
+///
+/// Each instance connects its own `RedisBackplane` to the same Redis and key, and builds its
+/// [`Hub`](sse_core::Hub) on it (most simply with [`hub`](crate::hub())). Then:
+///
+/// - [`publish`](Backplane::publish) appends the encoded message to the stream with `XADD`, in
+///   a Lua script that also reads (or creates) the epoch, and returns once this instance's tail
+///   has read the entry back. The entry id `<ms>-<seq>` and the epoch make the cursor
+///   `<epoch>-<ms>-<seq>` that every instance sends as the SSE id.
+/// - [`subscribe`](Backplane::subscribe) starts a task that tails the stream with blocking
+///   `XREAD` on a connection of its own, and yields every entry in stream order, this
+///   instance's own included; the hub's dispatcher delivers each to local connections.
+/// - [`replay`](Backplane::replay) reads the entries after a client's cursor with an exclusive
+///   `XRANGE`, in a Lua script that first checks that history still reaches the cursor, on any
+///   instance.
+///
+/// Cloning is not needed: the type is used behind an [`Arc`], which
+/// [`connect`](Self::connect) returns.
+///
+/// # Examples
+///
+/// ```no_run
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use sse_redis::{RedisBackplane, RedisConfig};
+///
+/// let backplane =
+///     RedisBackplane::connect("redis://127.0.0.1:6379", RedisConfig::default().key("app:sse"))
+///         .await?;
+/// let hub = sse_redis::hub(backplane.clone(), sse_core::Hub::builder()).await;
+/// # let _ = hub;
+/// // At shutdown: ends the tail and the hub's dispatcher.
+/// backplane.close();
+/// # Ok(()) }
+/// ```
+pub struct RedisBackplane {
+    shared: Arc<Shared>,
+    /// The multiplexed connection for publishes and replays; it reconnects by itself.
+    conn: ConnectionManager,
+    publish_script: Script,
+    replay_script: Script,
+    runtime: tokio::runtime::Handle,
+    /// Where the first [`subscribe`](Backplane::subscribe) starts: the end of the stream when
+    /// the backplane connected.
+    start: Mutex<Option<Progress>>,
+    /// The progress of every tail started by [`subscribe`](Backplane::subscribe).
+    tails: Mutex<Vec<watch::Receiver<Option<Progress>>>>,
+    /// Signalled when the stream of the latest `subscribe` is first polled, by [`crate::hub`].
+    first_poll: Mutex<Option<oneshot::Receiver<()>>>,
+}
+
+/// What the backplane shares with its tail tasks, which must not keep it alive.
+pub(crate) struct Shared {
+    pub(crate) client: Client,
+    pub(crate) config: RedisConfig,
+    pub(crate) epoch_key: String,
+    pub(crate) closed: watch::Sender<bool>,
+    /// The stream length seen by the latest `XREAD`.
+    pub(crate) entries: AtomicUsize,
+    /// The latest epoch seen.
+    pub(crate) epoch: AtomicU64,
+}
+
+impl RedisBackplane {
+    /// Connects to the Redis at `url` (`redis://[:password@]host[:port][/db]`, or `rediss://`
+    /// where the `redis` crate is built with TLS).
+    ///
+    /// Must be called inside a tokio runtime: the backplane spawns its tail tasks there.
+    ///
+    /// # Errors
+    ///
+    /// [`BackplaneError::Unavailable`] when the URL is invalid or Redis cannot be reached, and
+    /// [`BackplaneError::Timeout`] when it does not answer within
+    /// [`publish_timeout`](RedisConfig::publish_timeout).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn example() -> Result<(), sse_core::error::BackplaneError> {
+    /// use sse_redis::{RedisBackplane, RedisConfig};
+    ///
+    /// let backplane = RedisBackplane::connect("redis://127.0.0.1/", RedisConfig::default()).await?;
+    /// # let _ = backplane; Ok(()) }
+    /// ```
+    pub async fn connect(url: &str, config: RedisConfig) -> Result<Arc<Self>, BackplaneError> {
+        let client = Client::open(url).map_err(|err| {
+            BackplaneError::Unavailable(format!("invalid redis url: {err}").into())
+        })?;
+        Self::with_client(client, config).await
+    }
+
+    /// Connects with a [`redis::Client`] the application configured itself.
+    ///
+    /// # Errors
+    ///
+    /// As [`connect`](Self::connect).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+    /// use sse_redis::{RedisBackplane, RedisConfig, redis};
+    ///
+    /// let client = redis::Client::open("redis://127.0.0.1/")?;
+    /// let backplane = RedisBackplane::with_client(client, RedisConfig::default()).await?;
+    /// # let _ = backplane; Ok(()) }
+    /// ```
+    pub async fn with_client(
+        client: Client,
+        config: RedisConfig,
+    ) -> Result<Arc<Self>, BackplaneError> {
+        let limit = config.get_publish_timeout();
+        let manager_config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(limit))
+            .set_response_timeout(Some(limit))
+            .set_min_delay(tail::FIRST_RETRY.min(config.get_reconnect_max_delay()))
+            .set_max_delay(config.get_reconnect_max_delay());
+        let publish_script = Script::new(PUBLISH);
+        let shared = Arc::new(Shared {
+            client,
+            epoch_key: config.get_epoch_key(),
+            config,
+            closed: watch::Sender::new(false),
+            entries: AtomicUsize::new(0),
+            epoch: AtomicU64::new(0),
+        });
+        let connected = async {
+            let mut conn =
+                ConnectionManager::new_with_config(shared.client.clone(), manager_config)
+                    .await
+                    .map_err(|err| redis_error(&err, limit))?;
+            publish_script
+                .prepare_invoke()
+                .load_async(&mut conn)
+                .await
+                .map_err(|err| redis_error(&err, limit))?;
+            // The end of the stream now: the first stream from `subscribe` starts here, so
+            // that it misses nothing appended once `connect` has returned.
+            let end = tail::locate(&Script::new(tail::START), &mut conn, &shared).await?;
+            Ok::<_, BackplaneError>((conn, end))
+        };
+        let (conn, end) = tokio::time::timeout(limit, connected)
+            .await
+            .map_err(|_| BackplaneError::Timeout(limit))??;
+        shared.epoch.store(end.epoch, Relaxed);
+        Ok(Arc::new(Self {
+            shared,
+            conn,
+            publish_script,
+            replay_script: Script::new(REPLAY),
+            runtime: tokio::runtime::Handle::current(),
+            start: Mutex::new(Some(end)),
+            tails: Mutex::new(Vec::new()),
+            first_poll: Mutex::new(None),
+        }))
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &RedisConfig {
+        &self.shared.config
+    }
+
+    /// The epoch this instance last saw: read when it connected, then by its tail. It changes
+    /// when the stream's data is lost (a Redis restarted without persistence, a wipe, a new
+    /// server), and every cursor carries it.
+    pub fn epoch(&self) -> u64 {
+        self.shared.epoch.load(Relaxed)
+    }
+
+    /// Ends every stream from [`subscribe`](Backplane::subscribe), and with them the tail tasks
+    /// and the hubs' dispatchers; later publishes and replays fail with
+    /// [`BackplaneError::Closed`]. Dropping the last handle closes too, but a running
+    /// dispatcher holds its hub, which holds the backplane: call `close` at shutdown.
+    pub fn close(&self) {
+        self.shared.closed.send_replace(true);
+    }
+
+    /// Whether [`close`](Self::close) was called.
+    pub fn is_closed(&self) -> bool {
+        *self.shared.closed.borrow()
+    }
+
+    /// The signal that the stream of the latest [`subscribe`](Backplane::subscribe) was polled.
+    pub(crate) fn take_first_poll(&self) -> Option<oneshot::Receiver<()>> {
+        self.first_poll.lock().take()
+    }
+
+    /// The runtime the backplane was created on.
+    pub(crate) fn runtime(&self) -> &tokio::runtime::Handle {
+        &self.runtime
+    }
+
+    /// The tails still running.
+    fn tails(&self) -> Vec<watch::Receiver<Option<Progress>>> {
+        let mut tails = self.tails.lock();
+        tails.retain(|tail| tail.has_changed().is_ok());
+        tails.clone()
+    }
+
+    async fn append(&self, envelope: &Envelope) -> Result<Cursor, BackplaneError> {
+        let limit = self.shared.config.get_publish_timeout();
+        let mut tails = self.tails();
+        // A tail that did not start from where `connect` found the stream's end starts where it
+        // is when the tail first reaches Redis: an entry appended before would never come.
+        for tail in &mut tails {
+            let _ = tail.wait_for(Option::is_some).await;
+        }
+        let bytes = envelope.to_transport();
+        let mut invocation = self.publish_script.prepare_invoke();
+        invocation
+            .key(self.shared.config.get_key())
+            .key(&self.shared.epoch_key)
+            .arg(new_epoch())
+            .arg(self.shared.config.get_max_len())
+            .arg(FIELD)
+            .arg(&bytes[..]);
+        let (epoch, id): (Value, Value) = invocation
+            .invoke_async(&mut self.conn.clone())
+            .await
+            .map_err(|err| redis_error(&err, limit))?;
+        let epoch = reply::epoch(&epoch)?.ok_or_else(|| {
+            BackplaneError::Unavailable("the publish script returned no epoch".into())
+        })?;
+        let id = reply::entry_id(&id)?;
+        // Return once the entry is on its way to this instance's dispatcher. If the entry is
+        // lost before the tail reads it (Redis died without persistence), the publish times
+        // out instead of leaving the hub waiting for it forever.
+        for tail in &mut tails {
+            let _ = tail
+                .wait_for(|p| p.is_some_and(|p| p.epoch == epoch && p.last >= id))
+                .await;
+        }
+        Ok(id.cursor(epoch))
+    }
+
+    async fn read_after(&self, after: &Cursor, max: usize) -> Result<Replay, BackplaneError> {
+        let limit = self.shared.config.get_publish_timeout();
+        let mut invocation = self.replay_script.prepare_invoke();
+        invocation
+            .key(self.shared.config.get_key())
+            .key(&self.shared.epoch_key)
+            .arg(after.epoch())
+            .arg(EntryId::of(after).to_string())
+            .arg(max.saturating_add(1));
+        let (epoch, head, complete, newer): (Value, Value, bool, Value) = invocation
+            .invoke_async(&mut self.conn.clone())
+            .await
+            .map_err(|err| redis_error(&err, limit))?;
+        let Some(epoch) = reply::epoch(&epoch)? else {
+            return Ok(Replay::Gap { head: None });
+        };
+        // Before the first entry, the head is the epoch's start, which a client can resume
+        // from.
+        let head = reply::range(head)?
+            .first()
+            .map_or(EntryId::ZERO, |h| h.id)
+            .cursor(epoch);
+        let gap = Ok(Replay::Gap { head: Some(head) });
+        if epoch != after.epoch() || !complete {
+            return gap;
+        }
+        let newer = reply::range(newer)?;
+        if newer.len() > max {
+            return gap;
+        }
+        newer
+            .into_iter()
+            .map(|entry| entry.decode(epoch))
+            .collect::<Result<_, _>>()
+            .map(Replay::Entries)
+    }
+
+    async fn within_timeout<T>(
+        &self,
+        work: impl Future<Output = Result<T, BackplaneError>>,
+    ) -> Result<T, BackplaneError> {
+        if self.is_closed() {
+            return Err(BackplaneError::Closed);
+        }
+        let limit = self.shared.config.get_publish_timeout();
+        tokio::time::timeout(limit, work)
+            .await
+            .unwrap_or(Err(BackplaneError::Timeout(limit)))
+    }
+}
+
+#[async_trait::async_trait]
+impl Backplane for RedisBackplane {
+    async fn publish(&self, envelope: Arc<Envelope>) -> Result<Cursor, BackplaneError> {
+        self.within_timeout(self.append(&envelope)).await
+    }
+
+    fn subscribe(&self) -> Option<EntryStream> {
+        let from = self.start.lock().take();
+        let (progress_tx, progress_rx) = watch::channel(from);
+        let (first_poll_tx, first_poll_rx) = oneshot::channel();
+        let (stream, sender) = tail::channel(&self.shared.config, first_poll_tx);
+        self.tails.lock().push(progress_rx);
+        *self.first_poll.lock() = Some(first_poll_rx);
+        self.runtime.spawn(tail::run(
+            Arc::clone(&self.shared),
+            from,
+            sender,
+            progress_tx,
+        ));
+        Some(stream)
+    }
+
+    async fn replay(&self, after: &Cursor, max: usize) -> Result<Replay, BackplaneError> {
+        self.within_timeout(self.read_after(after, max)).await
+    }
+
+    /// `entries` is the stream's length (`XLEN`) as of the tail's latest read, shared by every
+    /// instance; `bytes` is 0, since the history lives in Redis.
+    fn stats(&self) -> BackplaneStats {
+        BackplaneStats {
+            entries: self.shared.entries.load(Relaxed),
+            bytes: 0,
+        }
+    }
+}
+
+impl Drop for RedisBackplane {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+impl fmt::Debug for RedisBackplane {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisBackplane")
+            .field("key", &self.shared.config.get_key())
+            .field("max_len", &self.shared.config.get_max_len())
+            .field("epoch", &self.epoch())
+            .field("entries", &self.shared.entries.load(Relaxed))
+            .field("closed", &self.is_closed())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A fresh epoch, in the same range as the in-memory backplane's.
+fn new_epoch() -> u64 {
+    u64::from(fastrand::u32(1..))
+}
+
+pub(crate) fn redis_error(err: &redis::RedisError, limit: Duration) -> BackplaneError {
+    if err.is_timeout() {
+        BackplaneError::Timeout(limit)
+    } else {
+        BackplaneError::Unavailable(format!("redis: {err}").into())
+    }
+}

@@ -1,0 +1,313 @@
+//! The tail: a task that reads the stream with blocking `XREAD` and hands every entry to the
+//! hub's dispatcher.
+
+use std::{
+    convert::Infallible,
+    pin::Pin,
+    sync::{Arc, atomic::Ordering::Relaxed},
+    task::{Context, Poll},
+    time::Duration,
+};
+
+use futures_core::Stream;
+use redis::{
+    AsyncConnectionConfig, Script, Value,
+    aio::{ConnectionLike, MultiplexedConnection},
+};
+use sse_core::{Entry, EntryStream, error::BackplaneError};
+use tokio::sync::{mpsc, oneshot, watch};
+
+use crate::{
+    RedisConfig,
+    backplane::{Shared, redis_error},
+    reply::{self, EntryId},
+};
+
+/// The first delay before reaching Redis again after a failure; it doubles up to
+/// [`RedisConfig::reconnect_max_delay`].
+pub(crate) const FIRST_RETRY: Duration = Duration::from_millis(25);
+
+/// Makes sure the stream has an epoch and returns it with the id of the stream's last entry
+/// (`0-0` when it has none) and its length, in one step, so that the tail starts exactly at
+/// the end.
+///
+/// KEYS: stream, epoch. ARGV: a fresh epoch, used only if none exists.
+pub(crate) const START: &str = r"
+redis.call('SET', KEYS[2], ARGV[1], 'NX')
+local epoch = redis.call('GET', KEYS[2])
+local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
+local id = '0-0'
+if #last > 0 then id = last[1][1] end
+return {epoch, id, redis.call('XLEN', KEYS[1])}
+";
+
+/// How far a tail has read: every entry up to `last` in `epoch` is on its way to the
+/// dispatcher.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Progress {
+    pub(crate) epoch: u64,
+    pub(crate) last: EntryId,
+}
+
+type Item = Result<Entry, BackplaneError>;
+
+/// The stream the hub's dispatcher reads, and the sending half for the tail task.
+pub(crate) fn channel(
+    config: &RedisConfig,
+    first_poll: oneshot::Sender<()>,
+) -> (EntryStream, mpsc::Sender<Item>) {
+    let (tx, rx) = mpsc::channel(config.get_read_count());
+    let stream = TailStream {
+        rx,
+        first_poll: Some(first_poll),
+    };
+    (Box::pin(stream), tx)
+}
+
+/// The epoch of the stream (created if missing) and the id of its last entry, `0-0` when it
+/// has none: where a new reader starts. Records the stream's length for statistics.
+pub(crate) async fn locate(
+    start: &Script,
+    conn: &mut impl ConnectionLike,
+    shared: &Shared,
+) -> Result<Progress, BackplaneError> {
+    let limit = shared.config.get_publish_timeout();
+    let mut invocation = start.prepare_invoke();
+    invocation
+        .key(shared.config.get_key())
+        .key(&shared.epoch_key)
+        .arg(u64::from(fastrand::u32(1..)));
+    let (epoch, last, len): (Value, Value, usize) = invocation
+        .invoke_async(conn)
+        .await
+        .map_err(|err| redis_error(&err, limit))?;
+    let epoch = reply::epoch(&epoch)?
+        .ok_or_else(|| BackplaneError::Unavailable("the start script returned no epoch".into()))?;
+    shared.entries.store(len, Relaxed);
+    Ok(Progress {
+        epoch,
+        last: reply::entry_id(&last)?,
+    })
+}
+
+/// Tails the stream from `from` (or from its end when the tail first reaches Redis) until the
+/// backplane closes or the stream's reader goes away.
+pub(crate) async fn run(
+    shared: Arc<Shared>,
+    from: Option<Progress>,
+    tx: mpsc::Sender<Item>,
+    progress: watch::Sender<Option<Progress>>,
+) {
+    let mut closed = shared.closed.subscribe();
+    let mut tail = Tail {
+        backoff: Backoff::new(shared.config.get_reconnect_max_delay()),
+        shared,
+        tx: &tx,
+        progress,
+        position: from,
+        healthy: true,
+    };
+    tokio::select! {
+        _ = closed.wait_for(|closed| *closed) => {}
+        () = tx.closed() => {}
+        () = tail.run() => {}
+    }
+}
+
+struct Tail<'a> {
+    shared: Arc<Shared>,
+    tx: &'a mpsc::Sender<Item>,
+    progress: watch::Sender<Option<Progress>>,
+    /// Where to read on; `None` until the tail first reaches Redis.
+    position: Option<Progress>,
+    backoff: Backoff,
+    /// False from a failure until Redis answers again, so that one outage is reported once.
+    healthy: bool,
+}
+
+impl Tail<'_> {
+    async fn run(&mut self) {
+        let start = Script::new(START);
+        loop {
+            let Err(err) = self.follow(&start).await;
+            if matches!(err, BackplaneError::Closed) {
+                return;
+            }
+            if std::mem::replace(&mut self.healthy, false) && self.tx.send(Err(err)).await.is_err()
+            {
+                return;
+            }
+            tokio::time::sleep(self.backoff.next()).await;
+        }
+    }
+
+    /// Connects and reads until something fails.
+    async fn follow(&mut self, start: &Script) -> Result<Infallible, BackplaneError> {
+        let config = &self.shared.config;
+        let limit = config.get_publish_timeout();
+        let block = config.get_block();
+        // A connection of its own: a blocking XREAD would hold up every command queued behind
+        // it on a shared one.
+        let connection = AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(limit))
+            .set_response_timeout(Some(block + limit));
+        let mut conn = self
+            .shared
+            .client
+            .get_multiplexed_async_connection_with_config(&connection)
+            .await
+            .map_err(|err| redis_error(&err, limit))?;
+        loop {
+            let at = self.start(start, &mut conn).await?;
+            self.read(at, &mut conn).await?;
+        }
+    }
+
+    /// Finds where to read from: where the tail stopped if the stream is the one it was
+    /// reading, the start of the stream if it was replaced (another epoch), or the end of the
+    /// stream the first time.
+    async fn start(
+        &mut self,
+        start: &Script,
+        conn: &mut MultiplexedConnection,
+    ) -> Result<Progress, BackplaneError> {
+        let end = locate(start, conn, &self.shared).await?;
+        let at = match self.position {
+            Some(at) if at.epoch == end.epoch => at,
+            Some(_) => Progress {
+                epoch: end.epoch,
+                last: EntryId::ZERO,
+            },
+            None => end,
+        };
+        self.advance(at);
+        self.healthy = true;
+        self.backoff.reset();
+        Ok(at)
+    }
+
+    /// Reads and forwards entries until the epoch changes (`Ok`) or something fails.
+    async fn read(
+        &mut self,
+        mut at: Progress,
+        conn: &mut MultiplexedConnection,
+    ) -> Result<(), BackplaneError> {
+        let shared = Arc::clone(&self.shared);
+        let config = &shared.config;
+        let limit = config.get_publish_timeout();
+        let block_ms = u64::try_from(config.get_block().as_millis()).unwrap_or(u64::MAX);
+        loop {
+            // The epoch and length are read right after XREAD returns, on the same connection,
+            // so the entries are labelled with the epoch of the stream they came from.
+            let (entries, epoch, len): (Value, Value, usize) = redis::pipe()
+                .cmd("XREAD")
+                .arg("COUNT")
+                .arg(config.get_read_count())
+                .arg("BLOCK")
+                .arg(block_ms)
+                .arg("STREAMS")
+                .arg(config.get_key())
+                .arg(at.last.to_string())
+                .cmd("GET")
+                .arg(&shared.epoch_key)
+                .cmd("XLEN")
+                .arg(config.get_key())
+                .query_async(conn)
+                .await
+                .map_err(|err| redis_error(&err, limit))?;
+            if reply::epoch(&epoch)? != Some(at.epoch) {
+                // The stream was replaced while we read: these entries may belong to the new
+                // one, which is read from its start instead.
+                return Ok(());
+            }
+            shared.entries.store(len, Relaxed);
+            let entries = reply::read(entries)?;
+            if entries.is_empty() {
+                continue;
+            }
+            for raw in entries {
+                at.last = raw.id;
+                // A corrupt entry is reported to the hub, which counts it; reading goes on.
+                let item = raw.decode(at.epoch);
+                self.tx
+                    .send(item)
+                    .await
+                    .map_err(|_| BackplaneError::Closed)?;
+            }
+            self.advance(at);
+        }
+    }
+
+    fn advance(&mut self, at: Progress) {
+        self.position = Some(at);
+        self.shared.epoch.store(at.epoch, Relaxed);
+        self.progress.send_replace(Some(at));
+    }
+}
+
+/// Delays between attempts to reach Redis: doubling from [`FIRST_RETRY`] up to a maximum,
+/// each drawn between half and all of its nominal value so that instances spread out.
+#[derive(Debug)]
+struct Backoff {
+    next: Duration,
+    max: Duration,
+}
+
+impl Backoff {
+    fn new(max: Duration) -> Self {
+        Self {
+            next: FIRST_RETRY.min(max),
+            max,
+        }
+    }
+
+    fn reset(&mut self) {
+        self.next = FIRST_RETRY.min(self.max);
+    }
+
+    fn next(&mut self) -> Duration {
+        let nominal = self.next;
+        self.next = (nominal * 2).min(self.max);
+        nominal / 2 + nominal.mul_f64(fastrand::f64()) / 2
+    }
+}
+
+/// The receiving half, as the hub's dispatcher sees it.
+struct TailStream {
+    rx: mpsc::Receiver<Item>,
+    /// Tells [`crate::hub`] that the dispatcher runs.
+    first_poll: Option<oneshot::Sender<()>>,
+}
+
+impl Stream for TailStream {
+    type Item = Item;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Item>> {
+        if let Some(first_poll) = self.first_poll.take() {
+            let _ = first_poll.send(());
+        }
+        self.rx.poll_recv(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_the_maximum_and_resets() {
+        let mut backoff = Backoff::new(Duration::from_millis(150));
+        let nominal = [25, 50, 100, 150, 150];
+        for ms in nominal {
+            let d = backoff.next();
+            let ms = Duration::from_millis(ms);
+            assert!(
+                d >= ms / 2 && d <= ms,
+                "{d:?} outside {:?}..={ms:?}",
+                ms / 2
+            );
+        }
+        backoff.reset();
+        assert!(backoff.next() <= Duration::from_millis(25));
+    }
+}
