@@ -1,27 +1,34 @@
-//! The demo: `cargo run --release -p examples --bin demo [-- --addr 127.0.0.1:3000] [--users FILE]`.
+//! The demo: `cargo run --release -p examples --bin demo [-- --addr 127.0.0.1:3000] [--users FILE]
+//! [--redis URL]`.
 //!
-//! Options may also come from the environment: `DEMO_ADDR`, `DEMO_USERS`.
+//! Options may also come from the environment: `DEMO_ADDR`, `DEMO_USERS`, `DEMO_REDIS`.
 
 use std::{path::PathBuf, process::ExitCode};
 
 use examples::demo::{self, users::Users};
 use sse_core::Hub;
 
-const USAGE: &str = "usage: demo [--addr HOST:PORT] [--users FILE]
+const USAGE: &str = "usage: demo [--addr HOST:PORT] [--users FILE] [--redis URL]
 
   --addr HOST:PORT  where to listen (default 127.0.0.1:3000; env DEMO_ADDR)
   --users FILE      JSON list of {\"token\", \"userId\", \"roles\", \"permissions\"}
-                    (default: the built-in demo users; env DEMO_USERS)";
+                    (default: the built-in demo users; env DEMO_USERS)
+  --redis URL       share fan-out and replay with other instances through Redis
+                    (default: the embedded in-memory hub; env DEMO_REDIS)";
 
 struct Options {
     addr: String,
     users: Option<PathBuf>,
+    redis: Option<String>,
 }
 
 fn options() -> Result<Options, String> {
     let mut options = Options {
         addr: std::env::var("DEMO_ADDR").unwrap_or_else(|_| "127.0.0.1:3000".to_owned()),
         users: std::env::var_os("DEMO_USERS").map(PathBuf::from),
+        redis: std::env::var("DEMO_REDIS")
+            .ok()
+            .filter(|url| !url.is_empty()),
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -38,6 +45,7 @@ fn options() -> Result<Options, String> {
         match flag.as_str() {
             "--addr" => options.addr = value()?,
             "--users" => options.users = Some(PathBuf::from(value()?)),
+            "--redis" => options.redis = Some(value()?),
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown option {other}")),
         }
@@ -81,7 +89,21 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let hub = Hub::new();
+    let hub = match &options.redis {
+        None => Hub::new(),
+        Some(url) => {
+            match sse_redis::RedisBackplane::connect(url, sse_redis::RedisConfig::default()).await {
+                Ok(backplane) => {
+                    println!("demo: sharing messages through Redis at {url}");
+                    sse_redis::hub(backplane, Hub::builder()).await
+                }
+                Err(err) => {
+                    eprintln!("demo: cannot use Redis at {url}: {err}");
+                    return ExitCode::FAILURE;
+                }
+            }
+        }
+    };
     let mut state = demo::state(hub, users.clone());
     state.metrics = metrics;
     let url = listener
