@@ -21,3 +21,28 @@ pub mod warp_basic;
 pub fn listen_addr(default: &str) -> String {
     std::env::var("ADDR").unwrap_or_else(|_| default.to_owned())
 }
+
+/// Serves an axum example app on `ADDR` (or `default_addr`) until Ctrl-C, then ends every stream
+/// of `hub` so the graceful shutdown completes.
+///
+/// # Errors
+///
+/// When the address cannot be bound or the server fails.
+pub async fn serve_axum(
+    name: &str,
+    app: axum::Router,
+    hub: sse_core::Hub,
+    default_addr: &str,
+) -> std::io::Result<()> {
+    let listener = tokio::net::TcpListener::bind(listen_addr(default_addr)).await?;
+    println!("{name} listening on http://{}", listener.local_addr()?);
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        let _ = tokio::signal::ctrl_c().await;
+        hub.shutdown();
+    })
+    .await
+}
