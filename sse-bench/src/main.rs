@@ -1,0 +1,92 @@
+//! The `sse-bench` command: see the library docs, or run it with `--help`.
+
+use std::{alloc::System, process::ExitCode, time::Duration};
+
+use cap::Cap;
+use sse_bench::{
+    Command, Machine, Options, Scenario, USAGE, evaluate, json_line, markdown, run_all, serve,
+    write_benchmarks, write_chart,
+};
+
+/// Counts the heap in use, so that a server process can report its heap per connection.
+#[global_allocator]
+static ALLOCATOR: Cap<System> = Cap::new(System, usize::MAX);
+
+fn heap_bytes() -> usize {
+    ALLOCATOR.allocated()
+}
+
+fn main() -> ExitCode {
+    let command = match Command::parse(std::env::args().skip(1)) {
+        Ok(command) => command,
+        Err(err) => {
+            eprintln!("sse-bench: {err}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match command {
+        Command::Help => {
+            print!("{USAGE}");
+            ExitCode::SUCCESS
+        }
+        Command::Serve(kind) => {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .expect("a tokio runtime");
+            match runtime.block_on(serve(kind, heap_bytes)) {
+                Ok(()) => {
+                    runtime.shutdown_timeout(Duration::from_millis(100));
+                    ExitCode::SUCCESS
+                }
+                Err(err) => {
+                    eprintln!("sse-bench {}: {err}", kind.subcommand());
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Command::All(options) => bench(&Scenario::ALL, options, "all"),
+        Command::Scenario(scenario, options) => bench(&[scenario], options, scenario.name()),
+    }
+}
+
+/// Runs scenarios on a single-threaded runtime (pinned to core 1 when asked), prints a JSON
+/// line per run and the Markdown summary, and writes the files when `options.out` is set.
+fn bench(scenarios: &[Scenario], options: Options, name: &str) -> ExitCode {
+    let pinned = options.pin && sse_bench::pin_generator();
+    let machine = Machine::collect(pinned);
+    println!(
+        "{}",
+        serde_json::json!({ "machine": machine, "sizes": options.sizes.connections })
+    );
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    let results = runtime.block_on(run_all(scenarios, &options.sizes, pinned, |result| {
+        println!("{}", json_line(result));
+    }));
+    let end_load = Machine::collect(pinned).load_average;
+    let command = format!(
+        "cargo run --release -p sse-bench -- {}{}",
+        if name == "all" {
+            "all".to_owned()
+        } else {
+            format!("scenario {name}")
+        },
+        if options.sizes.quick { " --quick" } else { "" }
+    );
+    let verdicts = evaluate(&results, &options.sizes);
+    let generated = markdown(&machine, end_load, &command, &results, &verdicts);
+    println!("\n{generated}");
+    if let Some(out) = options.out {
+        let written = write_benchmarks(&out.join("BENCHMARKS.md"), &generated)
+            .and_then(|()| write_chart(&out.join("benchmarks.svg"), &results));
+        if let Err(err) = written {
+            eprintln!("sse-bench: writing the results: {err}");
+            return ExitCode::FAILURE;
+        }
+        eprintln!("sse-bench: wrote BENCHMARKS.md and benchmarks.svg");
+    }
+    ExitCode::SUCCESS
+}

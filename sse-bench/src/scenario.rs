@@ -1,0 +1,225 @@
+//! The scenarios, their sizes, and running a list of them.
+
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::{RunResult, RunSpec, ServerHandle, ServerKind, run};
+
+/// Messages per broadcast run.
+const BROADCAST_MESSAGES: u32 = 100;
+/// Deliveries per second the paced broadcast asks for: low enough that each fan-out finishes
+/// before the next message on the measuring machine (checked in the report).
+const PACED_DELIVERIES_PER_SECOND: f64 = 50_000.0;
+/// Publishing connections in the overload runs.
+const OVERLOAD_PUBLISHERS: usize = 4;
+/// Messages and rate of the targeted runs.
+const TARGETED_MESSAGES: u32 = 200;
+const TARGETED_RATE: f64 = 100.0;
+/// One stream in this many is a slow reader.
+const SLOW_EVERY: usize = 10;
+/// Messages, rate and payload filler of the slow-reader runs: enough bytes to fill a stopped
+/// reader's socket buffers (a few MiB on loopback) and then both our per-connection queue (256
+/// frames) and the reference's broadcast ring (1024 messages).
+const SLOW_MESSAGES: u32 = 2000;
+const SLOW_RATE: f64 = 60.0;
+const SLOW_PAD: usize = 8192;
+/// The receive buffer a slow reader asks for, so its socket fills sooner.
+const SLOW_RECV_BUFFER: u32 = 4096;
+
+/// A benchmark scenario.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Scenario {
+    /// Streams open and idle: server memory per connection, and after they all close.
+    Idle,
+    /// 100 broadcasts at a pace meant to let each fan-out finish (50,000 deliveries per
+    /// second, at most 100 messages per second): latency and fan-out time.
+    Broadcast,
+    /// 100 broadcasts as fast as four publishers go: deliveries per second.
+    Overload,
+    /// 200 messages, each to one user among all streams (ours only: the reference has no
+    /// targeting): publish round trip and latency.
+    Targeted,
+    /// A tenth of the streams stop reading, against the same run without: the others'
+    /// latency, server memory, and what the slow ones lost.
+    SlowReaders,
+}
+
+impl Scenario {
+    /// Every scenario, in the order `all` runs them.
+    pub const ALL: [Self; 5] = [
+        Self::Idle,
+        Self::Broadcast,
+        Self::Overload,
+        Self::Targeted,
+        Self::SlowReaders,
+    ];
+
+    /// The scenario's name on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Idle => "idle",
+            Self::Broadcast => "broadcast",
+            Self::Overload => "overload",
+            Self::Targeted => "targeted",
+            Self::SlowReaders => "slow-readers",
+        }
+    }
+
+    /// The scenario with this name.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sse_bench::Scenario;
+    /// assert_eq!(Scenario::parse("slow-readers"), Some(Scenario::SlowReaders));
+    /// assert_eq!(Scenario::parse("nope"), None);
+    /// ```
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.name() == name)
+    }
+
+    /// The runs of this scenario at `sizes`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sse_bench::{Scenario, Sizes};
+    /// let runs = Scenario::Broadcast.specs(&Sizes::quick());
+    /// assert_eq!(runs.len(), 4); // two sizes, two servers
+    /// ```
+    pub fn specs(self, sizes: &Sizes) -> Vec<RunSpec> {
+        let mut specs = Vec::new();
+        match self {
+            Self::Idle | Self::Broadcast | Self::Overload => {
+                for &n in &sizes.connections {
+                    for server in ServerKind::BOTH {
+                        let mut spec = RunSpec::idle(self, server, n);
+                        match self {
+                            Self::Broadcast => {
+                                spec.messages = BROADCAST_MESSAGES;
+                                spec.rate = Some(paced_rate(n));
+                            }
+                            Self::Overload => {
+                                spec.messages = BROADCAST_MESSAGES;
+                                spec.publishers = OVERLOAD_PUBLISHERS;
+                            }
+                            _ => {}
+                        }
+                        specs.push(spec);
+                    }
+                }
+            }
+            Self::Targeted => {
+                for &n in &sizes.connections {
+                    let mut spec = RunSpec::idle(self, ServerKind::Ours, n);
+                    spec.messages = TARGETED_MESSAGES;
+                    spec.rate = Some(TARGETED_RATE);
+                    spec.targeted = true;
+                    specs.push(spec);
+                }
+            }
+            Self::SlowReaders => {
+                for server in ServerKind::BOTH {
+                    for slow_every in [None, Some(SLOW_EVERY)] {
+                        let mut spec = RunSpec::idle(self, server, sizes.slow_connections);
+                        spec.messages = SLOW_MESSAGES;
+                        spec.rate = Some(SLOW_RATE);
+                        spec.pad = SLOW_PAD;
+                        spec.slow_every = slow_every;
+                        spec.slow_recv_buffer = slow_every.map(|_| SLOW_RECV_BUFFER);
+                        specs.push(spec);
+                    }
+                }
+            }
+        }
+        specs
+    }
+}
+
+/// The paced broadcast rate for `connections` streams, at most 100 messages per second.
+fn paced_rate(connections: usize) -> f64 {
+    (PACED_DELIVERIES_PER_SECOND / connections.max(1) as f64).min(100.0)
+}
+
+/// How many streams the scenarios open.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sizes {
+    /// The stream counts of the idle, broadcast, overload and targeted runs.
+    pub connections: Vec<usize>,
+    /// The stream count of the slow-reader runs.
+    pub slow_connections: usize,
+    /// Whether these are the quick sizes.
+    pub quick: bool,
+    /// The time budget of the whole suite.
+    pub budget: Duration,
+}
+
+impl Sizes {
+    /// 1k and 5k streams, 1k for slow readers, within 8 minutes.
+    pub fn quick() -> Self {
+        Self {
+            connections: vec![1000, 5000],
+            slow_connections: 1000,
+            quick: true,
+            budget: Duration::from_secs(8 * 60),
+        }
+    }
+
+    /// 1k and 10k streams, 1k for slow readers, within 27 minutes.
+    pub fn full() -> Self {
+        Self {
+            connections: vec![1000, 10_000],
+            slow_connections: 1000,
+            quick: false,
+            budget: Duration::from_secs(27 * 60),
+        }
+    }
+
+    /// The largest stream count.
+    pub fn largest(&self) -> usize {
+        self.connections.iter().copied().max().unwrap_or(0)
+    }
+}
+
+/// Runs `scenarios` at `sizes`, each run against a fresh server process (pinned to core 0
+/// when `pin`), calling `each` with every result. Runs that would start after the budget are
+/// skipped and reported with an error.
+pub async fn run_all(
+    scenarios: &[Scenario],
+    sizes: &Sizes,
+    pin: bool,
+    mut each: impl FnMut(&RunResult),
+) -> Vec<RunResult> {
+    let started = Instant::now();
+    let mut results = Vec::new();
+    for scenario in scenarios {
+        for spec in scenario.specs(sizes) {
+            let result = if started.elapsed() > sizes.budget {
+                skipped(
+                    &spec,
+                    "skipped: the suite's time budget was spent".to_owned(),
+                )
+            } else {
+                match ServerHandle::process(spec.server, pin.then_some(0)).await {
+                    Ok(mut server) => {
+                        let result = run(&spec, &mut server).await;
+                        server.stop().await;
+                        result
+                    }
+                    Err(err) => skipped(&spec, format!("server did not start: {err}")),
+                }
+            };
+            each(&result);
+            results.push(result);
+        }
+    }
+    results
+}
+
+fn skipped(spec: &RunSpec, why: String) -> RunResult {
+    let mut result = RunResult::skipped(spec.clone());
+    result.errors.push(why);
+    result
+}

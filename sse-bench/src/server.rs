@@ -1,0 +1,316 @@
+//! The two servers under test: ours (`sse_axum` over a `Hub`) and the reference (axum's own
+//! `Sse` over a `tokio::sync::broadcast` channel), with the same two routes.
+
+use std::{convert::Infallible, io, net::SocketAddr, sync::Arc};
+
+use axum::{
+    Json, Router,
+    body::Bytes,
+    extract::{RawQuery, Request, State},
+    http::StatusCode,
+    middleware::{self, Next},
+    response::{
+        IntoResponse, Response,
+        sse::{Event, KeepAlive, Sse},
+    },
+    routing::{get, post},
+};
+use futures_util::{Stream, StreamExt, stream};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sse_core::{Channel, EventType, Hub, Identity, Message, UserId, error::SendError};
+use sse_tower::StreamConfig;
+use tokio::{
+    io::{AsyncBufReadExt, AsyncWriteExt, BufReader},
+    net::{TcpListener, TcpSocket},
+    sync::broadcast::{self, error::RecvError},
+    task::JoinHandle,
+};
+
+/// The reference server's broadcast capacity: a receiver this far behind skips ahead.
+const REFERENCE_CAPACITY: usize = 1024;
+
+/// Which server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ServerKind {
+    /// This project: `sse_axum::stream` over an in-memory `Hub`.
+    Ours,
+    /// What a Rust user writes instead: axum's `Sse` over a `tokio::sync::broadcast` channel.
+    Reference,
+}
+
+impl ServerKind {
+    /// Both servers, ours first.
+    pub const BOTH: [Self; 2] = [Self::Ours, Self::Reference];
+
+    /// `ours` or `reference`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Ours => "ours",
+            Self::Reference => "reference",
+        }
+    }
+
+    /// The subcommand that serves it in a process of its own.
+    pub fn subcommand(self) -> &'static str {
+        match self {
+            Self::Ours => "serve-ours",
+            Self::Reference => "serve-reference",
+        }
+    }
+}
+
+/// What a server says about itself, between runs and after them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServerStats {
+    /// Open streams (ours: the hub's connections; reference: the broadcast receivers).
+    pub connections: usize,
+    /// Heap in use, in bytes, when the server runs in a process of its own with the counting
+    /// allocator.
+    pub heap_bytes: Option<u64>,
+    /// Ours: connections closed because they could not keep up.
+    pub closed_slow: Option<u64>,
+    /// Ours: frames shed from full queues for lower priority.
+    pub shed: Option<u64>,
+    /// Ours: frames handed to connections' bodies.
+    pub delivered: Option<u64>,
+    /// Ours: bytes of the replay history the hub holds.
+    pub history_bytes: Option<u64>,
+    /// Ours: bytes of frames waiting in connection queues.
+    pub queued_bytes: Option<u64>,
+}
+
+/// A server running on the current tokio runtime.
+///
+/// # Examples
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> std::io::Result<()> {
+/// use sse_bench::{InProcessServer, ServerKind};
+///
+/// let server = InProcessServer::start(ServerKind::Reference).await?;
+/// assert!(server.addr().ip().is_loopback());
+/// assert_eq!(server.stats().connections, 0);
+/// server.stop();
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct InProcessServer {
+    kind: ServerKind,
+    addr: SocketAddr,
+    state: AppState,
+    task: JoinHandle<io::Result<()>>,
+}
+
+#[derive(Debug, Clone)]
+enum AppState {
+    Ours(Hub),
+    Reference(broadcast::Sender<Arc<str>>),
+}
+
+impl InProcessServer {
+    /// Binds `127.0.0.1` on a free port with a listen backlog of 1024 and serves `kind` with
+    /// `axum::serve(listener, router.into_make_service())`.
+    ///
+    /// # Errors
+    ///
+    /// The I/O error of binding the listener.
+    pub async fn start(kind: ServerKind) -> io::Result<Self> {
+        let listener = listen()?;
+        let addr = listener.local_addr()?;
+        let (router, state) = match kind {
+            ServerKind::Ours => {
+                let hub = Hub::new();
+                (ours(hub.clone()), AppState::Ours(hub))
+            }
+            ServerKind::Reference => {
+                let (sender, _) = broadcast::channel(REFERENCE_CAPACITY);
+                (reference(sender.clone()), AppState::Reference(sender))
+            }
+        };
+        let task =
+            tokio::spawn(async move { axum::serve(listener, router.into_make_service()).await });
+        Ok(Self {
+            kind,
+            addr,
+            state,
+            task,
+        })
+    }
+
+    /// Which server.
+    pub fn kind(&self) -> ServerKind {
+        self.kind
+    }
+
+    /// Where it listens.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Its connections and, for ours, the hub's counters (no heap figure in process).
+    pub fn stats(&self) -> ServerStats {
+        match &self.state {
+            AppState::Ours(hub) => {
+                let stats = hub.stats();
+                ServerStats {
+                    connections: stats.total_connections,
+                    heap_bytes: None,
+                    closed_slow: Some(stats.closed_slow),
+                    shed: Some(stats.shed),
+                    delivered: Some(stats.delivered),
+                    history_bytes: Some(stats.memory.history as u64),
+                    queued_bytes: Some(stats.memory.queues as u64),
+                }
+            }
+            AppState::Reference(sender) => ServerStats {
+                connections: sender.receiver_count(),
+                ..ServerStats::default()
+            },
+        }
+    }
+
+    /// Ends every stream and stops serving.
+    pub fn stop(self) {
+        if let AppState::Ours(hub) = &self.state {
+            hub.shutdown();
+        }
+        self.task.abort();
+    }
+}
+
+/// The `serve-ours` / `serve-reference` subcommand: serves `kind`, prints `listening <addr>`,
+/// then answers `stats` on standard input with a JSON [`ServerStats`] line (with `heap_bytes`
+/// from the given counter) until `quit` or the end of standard input.
+///
+/// Ending with standard input means that a server whose benchmark process died stops too.
+///
+/// # Errors
+///
+/// The I/O error of binding the listener or of standard input and output.
+pub async fn serve(kind: ServerKind, heap_bytes: fn() -> usize) -> io::Result<()> {
+    let server = InProcessServer::start(kind).await?;
+    let mut out = tokio::io::stdout();
+    out.write_all(format!("listening {}\n", server.addr()).as_bytes())
+        .await?;
+    out.flush().await?;
+    let mut lines = BufReader::new(tokio::io::stdin()).lines();
+    while let Some(line) = lines.next_line().await? {
+        match line.trim() {
+            "stats" => {
+                let mut stats = server.stats();
+                stats.heap_bytes = Some(heap_bytes() as u64);
+                let mut line = serde_json::to_vec(&stats).map_err(io::Error::other)?;
+                line.push(b'\n');
+                out.write_all(&line).await?;
+                out.flush().await?;
+            }
+            "quit" => break,
+            _ => {}
+        }
+    }
+    server.stop();
+    Ok(())
+}
+
+/// A listener on `127.0.0.1`, on a free port, with a backlog of 1024 so that bursts of
+/// connects are not refused.
+fn listen() -> io::Result<TcpListener> {
+    let socket = TcpSocket::new_v4()?;
+    socket.set_reuseaddr(true)?;
+    socket.bind(SocketAddr::from(([127, 0, 0, 1], 0)))?;
+    socket.listen(1024)
+}
+
+/// Ours: `GET /stream` is `sse_axum::stream` on `live-updates`, with the identity from
+/// `?user=`; `POST /publish` sends the body as a `data` event, to one user with `?user=`.
+fn ours(hub: Hub) -> Router {
+    Router::new()
+        .route(
+            "/stream",
+            sse_axum::stream(hub.clone(), StreamConfig::new([Channel::LIVE_UPDATES])),
+        )
+        .route("/publish", post(ours_publish))
+        .layer(middleware::from_fn(identity_from_query))
+        .with_state(hub)
+}
+
+/// The application's auth, reduced to trusting `?user=`: where a real app reads its session.
+async fn identity_from_query(mut request: Request, next: Next) -> Response {
+    if let Some(user) = user_param(request.uri().query()) {
+        request.extensions_mut().insert(Identity::user(user));
+    }
+    next.run(request).await
+}
+
+async fn ours_publish(State(hub): State<Hub>, RawQuery(query): RawQuery, body: Bytes) -> Response {
+    let data: serde_json::Value = match serde_json::from_slice(&body) {
+        Ok(data) => data,
+        Err(err) => return refusal(StatusCode::BAD_REQUEST, "invalid_message", err),
+    };
+    let mut message = Message::new(Channel::LIVE_UPDATES, EventType::Data, data);
+    if let Some(user) = user_param(query.as_deref()) {
+        message = message.to_users([user]);
+    }
+    match hub.send(message).await {
+        Ok(report) => Json(report).into_response(),
+        Err(err @ SendError::Invalid(_)) => {
+            refusal(StatusCode::BAD_REQUEST, "invalid_message", err)
+        }
+        Err(err) => refusal(StatusCode::SERVICE_UNAVAILABLE, "unavailable", err),
+    }
+}
+
+fn refusal(status: StatusCode, code: &str, err: impl std::fmt::Display) -> Response {
+    let body = json!({ "error": code, "message": err.to_string() });
+    (status, Json(body)).into_response()
+}
+
+fn user_param(query: Option<&str>) -> Option<UserId> {
+    query?
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("user="))
+        .and_then(|user| UserId::new(user).ok())
+}
+
+/// The reference: axum's `Sse` with the default keep-alive, fed by a broadcast channel;
+/// `POST /publish` broadcasts the body.
+fn reference(sender: broadcast::Sender<Arc<str>>) -> Router {
+    Router::new()
+        .route("/stream", get(reference_stream))
+        .route("/publish", post(reference_publish))
+        .with_state(sender)
+}
+
+async fn reference_stream(
+    State(sender): State<broadcast::Sender<Arc<str>>>,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let receiver = sender.subscribe();
+    let connected = stream::once(async { Ok(Event::default().event("connected").data("{}")) });
+    let messages = stream::unfold(receiver, |mut receiver| async move {
+        loop {
+            match receiver.recv().await {
+                Ok(data) => {
+                    let event = Event::default().event("data").data(&*data);
+                    return Some((Ok(event), receiver));
+                }
+                // The usual choice: a receiver that fell behind skips what it missed.
+                Err(RecvError::Lagged(_)) => {}
+                Err(RecvError::Closed) => return None,
+            }
+        }
+    });
+    Sse::new(connected.chain(messages)).keep_alive(KeepAlive::default())
+}
+
+async fn reference_publish(
+    State(sender): State<broadcast::Sender<Arc<str>>>,
+    body: String,
+) -> StatusCode {
+    // No receiver is not an error for the publisher.
+    let _ = sender.send(body.into());
+    StatusCode::ACCEPTED
+}
