@@ -152,7 +152,9 @@ impl Envelope {
                 coalesce_key: parts.coalesce_key,
                 send_token: None,
             },
-            body: frame.finish(),
+            // The builder's buffer grew by doubling; history and every queue keep this frame,
+            // so it is stored in an allocation of its own size.
+            body: Bytes::copy_from_slice(&frame.finish()),
         })
     }
 

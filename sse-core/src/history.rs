@@ -6,8 +6,9 @@ use crate::{Cursor, Envelope, backplane::Entry};
 
 /// How much history the in-memory log keeps for replay after reconnects.
 ///
-/// Entries leave when there are more than `capacity` of them or when they are older than
-/// `max_age`, whichever comes first. Only retryable messages are kept.
+/// Entries leave when there are more than `capacity` of them, when they hold more than
+/// `max_bytes`, or when they are older than `max_age`, whichever comes first. Only retryable
+/// messages are kept.
 ///
 /// # Examples
 ///
@@ -22,6 +23,7 @@ use crate::{Cursor, Envelope, backplane::Entry};
 #[must_use]
 pub struct HistoryConfig {
     capacity: usize,
+    max_bytes: usize,
     max_age: Duration,
 }
 
@@ -30,6 +32,19 @@ impl HistoryConfig {
     pub const DEFAULT_CAPACITY: usize = 10_000;
     /// Default age limit.
     pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(300);
+    /// Default byte budget: 64 MiB.
+    pub const DEFAULT_MAX_BYTES: usize = 64 * 1024 * 1024;
+
+    /// Keeps at most `max_bytes` of encoded messages.
+    pub fn max_bytes(mut self, max_bytes: usize) -> Self {
+        self.max_bytes = max_bytes;
+        self
+    }
+
+    /// The byte budget.
+    pub fn get_max_bytes(&self) -> usize {
+        self.max_bytes
+    }
 
     /// Keeps at most `capacity` entries (0 disables replay).
     pub fn capacity(mut self, capacity: usize) -> Self {
@@ -58,6 +73,7 @@ impl Default for HistoryConfig {
     fn default() -> Self {
         Self {
             capacity: Self::DEFAULT_CAPACITY,
+            max_bytes: Self::DEFAULT_MAX_BYTES,
             max_age: Self::DEFAULT_MAX_AGE,
         }
     }
@@ -154,7 +170,8 @@ impl History {
         let max_age = u64::try_from(self.config.max_age.as_millis()).unwrap_or(u64::MAX);
         let oldest_kept = now_ms.saturating_sub(max_age);
         while let Some(front) = self.entries.front() {
-            let too_many = self.entries.len() > self.config.capacity;
+            let too_many =
+                self.entries.len() > self.config.capacity || self.bytes > self.config.max_bytes;
             let too_old = front.envelope.timestamp() < oldest_kept;
             if !too_many && !too_old {
                 break;

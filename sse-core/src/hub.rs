@@ -819,8 +819,8 @@ impl HubBuilder {
         self
     }
 
-    /// The history kept by the default in-memory backplane (default: 10,000 messages, 5
-    /// minutes).
+    /// The history kept by the default in-memory backplane (default: 10,000 messages, 64 MiB,
+    /// 5 minutes).
     pub fn history(mut self, history: HistoryConfig) -> Self {
         self.history = history;
         self

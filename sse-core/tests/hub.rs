@@ -908,3 +908,30 @@ async fn a_gap_refresh_carries_no_id_when_newer_messages_are_already_queued() {
     );
     assert_eq!(got[1].data.as_ref().unwrap()["data"], json!(4));
 }
+
+#[tokio::test]
+async fn history_keeps_to_its_byte_budget() {
+    let hub = Hub::builder()
+        .history(HistoryConfig::default().max_bytes(2_000))
+        .build();
+    let first = hub
+        .send(msg(Channel::CHAT, 0).id("m0".parse().unwrap()))
+        .await
+        .unwrap();
+    for n in 1..20 {
+        hub.send(
+            Message::new(Channel::CHAT, EventType::Data, json!("x".repeat(200))).priority(n % 10),
+        )
+        .await
+        .unwrap();
+    }
+    let stats = hub.stats();
+    assert!(stats.memory.history <= 2_000, "{}", stats.memory.history);
+    assert!(stats.backplane.entries < 20);
+    assert_gap(
+        &hub,
+        first.cursor,
+        Some(Cursor::new(first.cursor.epoch(), 20, 0)),
+    )
+    .await;
+}
