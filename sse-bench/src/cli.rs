@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use crate::{Scenario, ServerKind, Sizes};
+use crate::{Scenario, ServeOptions, ServerKind, Sizes};
 
 /// What `sse-bench --help` prints.
 pub const USAGE: &str = "\
@@ -11,10 +11,13 @@ sse-bench: this project's SSE server against plain axum SSE, same run, same mach
 USAGE:
     sse-bench all [OPTIONS]                 every scenario; writes BENCHMARKS.md and benchmarks.svg
     sse-bench scenario <NAME> [OPTIONS]     one scenario; prints only
-    sse-bench serve-ours | serve-reference  serve one server (used by the runs)
+    sse-bench serve-ours [--redis URL] [--redis-key KEY]
+                                            serve ours, on a Redis backplane with --redis
+    sse-bench serve-reference               serve the reference (used by the runs)
 
 SCENARIOS:
-    idle, broadcast, overload, targeted, slow-readers
+    idle, broadcast, overload, targeted, slow-readers, redis
+    (redis: Redis at $REDIS_URL, default redis://127.0.0.1:6379)
 
 OPTIONS:
     --quick                 1k and 5k streams instead of 1k and 10k
@@ -32,7 +35,7 @@ pub enum Command {
     /// Print the usage.
     Help,
     /// Serve one server, talking to the benchmark over standard input and output.
-    Serve(ServerKind),
+    Serve(ServerKind, ServeOptions),
     /// Run every scenario.
     All(Options),
     /// Run one scenario.
@@ -75,8 +78,23 @@ impl Command {
         };
         let scenario = match command.as_str() {
             "help" | "-h" | "--help" => return Ok(Self::Help),
-            "serve-ours" => return Ok(Self::Serve(ServerKind::Ours)),
-            "serve-reference" => return Ok(Self::Serve(ServerKind::Reference)),
+            "serve-ours" => {
+                let mut options = ServeOptions::default();
+                while let Some(arg) = args.next() {
+                    let value = |args: &mut dyn Iterator<Item = String>| {
+                        args.next().ok_or_else(|| format!("`{arg}` needs a value"))
+                    };
+                    match arg.as_str() {
+                        "--redis" => options.redis = Some(value(&mut args)?),
+                        "--redis-key" => options.redis_key = Some(value(&mut args)?),
+                        other => return Err(format!("unknown option `{other}`")),
+                    }
+                }
+                return Ok(Self::Serve(ServerKind::Ours, options));
+            }
+            "serve-reference" => {
+                return Ok(Self::Serve(ServerKind::Reference, ServeOptions::default()));
+            }
             "all" => None,
             "scenario" => {
                 let name = args.next().ok_or("`scenario` needs a scenario name")?;
@@ -111,6 +129,7 @@ impl Command {
         }
         if let Some(counts) = connections {
             sizes.slow_connections = counts.iter().copied().min().unwrap_or(1);
+            sizes.redis_connections = sizes.slow_connections;
             sizes.connections = counts;
         }
         let options = Options { sizes, out, pin };
@@ -179,5 +198,27 @@ mod tests {
         );
         assert!(parse(&["all", "--connections", "a"]).is_err());
         assert_eq!(parse(&[]), Ok(Command::Help));
+        assert_eq!(
+            parse(&["serve-ours", "--redis"]),
+            Err("`--redis` needs a value".to_owned())
+        );
+    }
+
+    #[test]
+    fn serve_ours_takes_a_redis_backplane() {
+        assert_eq!(
+            parse(&["serve-ours"]),
+            Ok(Command::Serve(ServerKind::Ours, ServeOptions::default()))
+        );
+        let options = ServeOptions {
+            redis: Some("redis://127.0.0.1:6379".to_owned()),
+            redis_key: Some("bench:1".to_owned()),
+        };
+        let mut args = vec!["serve-ours".to_owned()];
+        args.extend(options.args());
+        assert_eq!(
+            Command::parse(args),
+            Ok(Command::Serve(ServerKind::Ours, options))
+        );
     }
 }

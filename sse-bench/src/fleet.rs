@@ -363,12 +363,10 @@ async fn open(
     let _permit = gate.acquire().await.map_err(|err| err.to_string())?;
     let work = async {
         let socket = TcpSocket::new_v4().map_err(|err| format!("socket: {err}"))?;
-        if slow {
-            if let Some(size) = config.slow_recv_buffer {
-                socket
-                    .set_recv_buffer_size(size)
-                    .map_err(|err| format!("receive buffer: {err}"))?;
-            }
+        if slow && let Some(size) = config.slow_recv_buffer {
+            socket
+                .set_recv_buffer_size(size)
+                .map_err(|err| format!("receive buffer: {err}"))?;
         }
         socket
             .bind(SocketAddr::new(next_source().into(), 0))

@@ -8,7 +8,7 @@ use tokio::{
     time::timeout,
 };
 
-use crate::{InProcessServer, ProcessSample, ServerKind, ServerStats, machine};
+use crate::{InProcessServer, ProcessSample, ServeOptions, ServerKind, ServerStats, machine};
 
 /// How long a server process may take to start or to answer.
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(10);
@@ -36,6 +36,19 @@ impl ServerProcess {
     /// The I/O error of starting the process, or `TimedOut` / `InvalidData` when it does not
     /// say where it listens within 10 seconds.
     pub async fn spawn(kind: ServerKind, core: Option<usize>) -> io::Result<Self> {
+        Self::spawn_with(kind, core, &ServeOptions::default()).await
+    }
+
+    /// As [`spawn`](Self::spawn), with ours on a Redis backplane when `options.redis` is set.
+    ///
+    /// # Errors
+    ///
+    /// As [`spawn`](Self::spawn).
+    pub async fn spawn_with(
+        kind: ServerKind,
+        core: Option<usize>,
+        options: &ServeOptions,
+    ) -> io::Result<Self> {
         let exe = std::env::current_exe()?;
         let mut command = match core.filter(|_| machine::taskset_available()) {
             Some(core) => {
@@ -47,6 +60,7 @@ impl ServerProcess {
         };
         let mut child = command
             .arg(kind.subcommand())
+            .args(options.args())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -133,9 +147,35 @@ impl ServerHandle {
     ///
     /// As [`ServerProcess::spawn`].
     pub async fn process(kind: ServerKind, core: Option<usize>) -> io::Result<Self> {
-        ServerProcess::spawn(kind, core)
+        Self::process_with(kind, core, &ServeOptions::default()).await
+    }
+
+    /// As [`process`](Self::process), with ours on a Redis backplane when `options.redis` is
+    /// set.
+    ///
+    /// # Errors
+    ///
+    /// As [`ServerProcess::spawn`].
+    pub async fn process_with(
+        kind: ServerKind,
+        core: Option<usize>,
+        options: &ServeOptions,
+    ) -> io::Result<Self> {
+        ServerProcess::spawn_with(kind, core, options)
             .await
             .map(|p| Self::Process(Box::new(p)))
+    }
+
+    /// Starts `kind` on the current runtime, with ours on a Redis backplane when
+    /// `options.redis` is set.
+    ///
+    /// # Errors
+    ///
+    /// As [`InProcessServer::start_with`].
+    pub async fn in_process_with(kind: ServerKind, options: &ServeOptions) -> io::Result<Self> {
+        InProcessServer::start_with(kind, options)
+            .await
+            .map(Self::InProcess)
     }
 
     /// Starts `kind` on the current runtime.

@@ -27,8 +27,10 @@
 //!
 //! [`Scenario`] lists them: idle memory per connection, broadcast fan-out at a pace meant to let
 //! every fan-out finish and as fast as the publishers go, a targeted send to one user among
-//! many connections, and slow readers (a tenth of the streams stop reading). Every phase of a
-//! run is bounded in count and time; a run that overstays its deadline is reported as such.
+//! many connections, slow readers (a tenth of the streams stop reading), and targeted sends
+//! published on one instance of ours and delivered by a second one through a Redis Streams
+//! backplane (`sse_redis`), against one in-memory instance. Every phase of a run is bounded in
+//! count and time; a run that overstays its deadline is reported as such.
 //!
 //! ## Keeping the comparison fair
 //!
@@ -90,9 +92,9 @@ pub use handle::{ServerHandle, ServerProcess};
 pub use machine::{Machine, pin_generator};
 pub use publisher::{PublishPlan, PublishReport, Published, publish};
 pub use report::{Verdict, evaluate, json_line, markdown, write_benchmarks};
-pub use run::{Memory, RunResult, RunSpec, SlowOutcome, run};
+pub use run::{Backplane, Memory, RunResult, RunSpec, SlowOutcome, run, run_via};
 pub use sample::{ProcessSample, clock_ticks_per_second};
 pub use scenario::{Scenario, Sizes, run_all};
-pub use server::{InProcessServer, ServerKind, ServerStats, serve};
+pub use server::{InProcessServer, ServeOptions, ServerKind, ServerStats, delete_redis_key, serve};
 pub use source::next_source;
 pub use summary::Percentiles;

@@ -29,12 +29,12 @@ fn main() -> ExitCode {
             print!("{USAGE}");
             ExitCode::SUCCESS
         }
-        Command::Serve(kind) => {
+        Command::Serve(kind, serve_options) => {
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()
                 .expect("a tokio runtime");
-            match runtime.block_on(serve(kind, heap_bytes)) {
+            match runtime.block_on(serve(kind, &serve_options, heap_bytes)) {
                 Ok(()) => {
                     runtime.shutdown_timeout(Duration::from_millis(100));
                     ExitCode::SUCCESS

@@ -258,9 +258,11 @@ pub fn markdown(
         load(end_load)
     );
 
-    md.push_str("### Targets\n\n");
-    md.push_str("| Target | Ours | Reference | Ours / reference | Met |\n");
-    md.push_str("| --- | --- | --- | --- | --- |\n");
+    if !verdicts.is_empty() {
+        md.push_str("### Targets\n\n");
+        md.push_str("| Target | Ours | Reference | Ours / reference | Met |\n");
+        md.push_str("| --- | --- | --- | --- | --- |\n");
+    }
     for v in verdicts {
         let _ = writeln!(
             md,
@@ -481,6 +483,42 @@ pub fn markdown(
             (cells, r)
         }),
     );
+    let redis_intro = of(Scenario::Redis).next().map(|r| {
+        format!(
+            "Ours only. {} messages at {}/s, each to one user among {} streams. With Redis, two \
+             instances share one fresh stream key: the messages are published to the first, the \
+             streams read from the second. In memory, one instance does both.",
+            r.spec.messages,
+            r.spec.rate.map_or("-".into(), |x| format!("{x:.0}")),
+            r.spec.connections,
+        )
+    });
+    table(
+        &mut md,
+        "Through Redis",
+        redis_intro.as_deref(),
+        &[
+            "Backplane",
+            "Instances",
+            "Latency p50 / p99 / max",
+            "Publish round trip p50 / p99",
+            "Delivered / expected",
+            "Lost",
+            "Dup",
+        ],
+        of(Scenario::Redis).map(|r| {
+            let cells = vec![
+                r.spec.backplane.name().to_owned(),
+                r.spec.instances.to_string(),
+                three(r.latency_us.map(|p| (p.p50, p.p99, p.max))),
+                two(r.round_trip_us.map(|p| (p.p50, p.p99))),
+                format!("{} / {}", r.delivered, r.expected),
+                r.lost.to_string(),
+                r.duplicates.to_string(),
+            ];
+            (cells, r)
+        }),
+    );
     md.push_str(
         "\nTimes are in milliseconds; CPU in cores (1.00 = one core busy for the whole workload). \
          Every figure comes from the JSON lines of this run.\n\n![Latency and memory versus \
@@ -558,7 +596,7 @@ fn kept_heap(r: &RunResult) -> Option<f64> {
 }
 
 fn kilo(n: usize) -> String {
-    if n >= 1000 && n % 1000 == 0 {
+    if n >= 1000 && n.is_multiple_of(1000) {
         format!("{}k connections", n / 1000)
     } else {
         format!("{n} connections")

@@ -1,7 +1,10 @@
 //! One measurement: open the streams, measure the server, publish, collect, close, measure
 //! again.
 
-use std::time::{Duration, Instant};
+use std::{
+    net::SocketAddr,
+    time::{Duration, Instant},
+};
 
 use serde::Serialize;
 
@@ -39,6 +42,32 @@ pub struct RunSpec {
     pub slow_recv_buffer: Option<u32>,
     /// Filler bytes per payload.
     pub pad: usize,
+    /// Ours: where the hub's fan-out goes.
+    pub backplane: Backplane,
+    /// Server instances: with two, messages are published on one and the streams read from
+    /// the other.
+    pub instances: usize,
+}
+
+/// Our hub's backplane in a run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Backplane {
+    /// The in-memory hub of one process.
+    #[default]
+    Memory,
+    /// Redis Streams (`sse_redis`), shared by every instance.
+    Redis,
+}
+
+impl Backplane {
+    /// `memory` or `redis`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Memory => "memory",
+            Self::Redis => "redis",
+        }
+    }
 }
 
 impl RunSpec {
@@ -67,6 +96,8 @@ impl RunSpec {
             slow_every: None,
             slow_recv_buffer: None,
             pad: 0,
+            backplane: Backplane::Memory,
+            instances: 1,
         }
     }
 
@@ -191,8 +222,19 @@ pub struct RunResult {
 ///
 /// A run cut short by its limit is returned with what it had and an error saying so.
 pub async fn run(spec: &RunSpec, server: &mut ServerHandle) -> RunResult {
+    let publish_to = server.addr();
+    run_via(spec, server, publish_to).await
+}
+
+/// As [`run`], with the messages published to `publish_to` (another instance on the same
+/// backplane) while the streams read from `server`, which is the one measured.
+pub async fn run_via(
+    spec: &RunSpec,
+    server: &mut ServerHandle,
+    publish_to: SocketAddr,
+) -> RunResult {
     let limit = spec.time_limit();
-    match tokio::time::timeout(limit, measure(spec, server)).await {
+    match tokio::time::timeout(limit, measure(spec, server, publish_to)).await {
         Ok(result) => result,
         Err(_) => {
             let mut result = RunResult::skipped(spec.clone());
@@ -204,7 +246,7 @@ pub async fn run(spec: &RunSpec, server: &mut ServerHandle) -> RunResult {
     }
 }
 
-async fn measure(spec: &RunSpec, server: &mut ServerHandle) -> RunResult {
+async fn measure(spec: &RunSpec, server: &mut ServerHandle, publish_to: SocketAddr) -> RunResult {
     let started = Instant::now();
     let mut result = RunResult::skipped(spec.clone());
 
@@ -241,7 +283,7 @@ async fn measure(spec: &RunSpec, server: &mut ServerHandle) -> RunResult {
     let server_before = server.sample();
     if spec.messages > 0 {
         let publish_limit = spec.time_limit() / 2;
-        let published = publish(server.addr(), &plan, publish_limit).await;
+        let published = publish(publish_to, &plan, publish_limit).await;
         let expected_fast = expected_deliveries(spec, &config, &published, false);
         if !fleet
             .wait_delivered(expected_fast, IDLE, Duration::from_secs(60))

@@ -4,7 +4,13 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::{RunResult, RunSpec, ServerHandle, ServerKind, run};
+use crate::{
+    Backplane, RunResult, RunSpec, ServeOptions, ServerHandle, ServerKind, delete_redis_key, run,
+    run_via,
+};
+
+/// The Redis of the `redis` scenario when `REDIS_URL` is not set.
+const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";
 
 /// Messages per broadcast run.
 const BROADCAST_MESSAGES: u32 = 100;
@@ -44,16 +50,21 @@ pub enum Scenario {
     /// A tenth of the streams stop reading, against the same run without: the others'
     /// latency, server memory, and what the slow ones lost.
     SlowReaders,
+    /// 200 messages at 100/s, each to one user among 1000 streams (ours only), published on
+    /// one instance and read from a second one through a Redis Streams backplane, against one
+    /// in-memory instance: latency and publish round trip.
+    Redis,
 }
 
 impl Scenario {
     /// Every scenario, in the order `all` runs them.
-    pub const ALL: [Self; 5] = [
+    pub const ALL: [Self; 6] = [
         Self::Idle,
         Self::Broadcast,
         Self::Overload,
         Self::Targeted,
         Self::SlowReaders,
+        Self::Redis,
     ];
 
     /// The scenario's name on the command line.
@@ -64,6 +75,7 @@ impl Scenario {
             Self::Overload => "overload",
             Self::Targeted => "targeted",
             Self::SlowReaders => "slow-readers",
+            Self::Redis => "redis",
         }
     }
 
@@ -133,6 +145,17 @@ impl Scenario {
                     }
                 }
             }
+            Self::Redis => {
+                for (backplane, instances) in [(Backplane::Redis, 2), (Backplane::Memory, 1)] {
+                    let mut spec = RunSpec::idle(self, ServerKind::Ours, sizes.redis_connections);
+                    spec.messages = TARGETED_MESSAGES;
+                    spec.rate = Some(TARGETED_RATE);
+                    spec.targeted = true;
+                    spec.backplane = backplane;
+                    spec.instances = instances;
+                    specs.push(spec);
+                }
+            }
         }
         specs
     }
@@ -150,6 +173,8 @@ pub struct Sizes {
     pub connections: Vec<usize>,
     /// The stream count of the slow-reader runs.
     pub slow_connections: usize,
+    /// The stream count of the Redis runs.
+    pub redis_connections: usize,
     /// Whether these are the quick sizes.
     pub quick: bool,
     /// The time budget of the whole suite.
@@ -157,21 +182,23 @@ pub struct Sizes {
 }
 
 impl Sizes {
-    /// 1k and 5k streams, 1k for slow readers, within 8 minutes.
+    /// 1k and 5k streams, 1k for slow readers and Redis, within 8 minutes.
     pub fn quick() -> Self {
         Self {
             connections: vec![1000, 5000],
             slow_connections: 1000,
+            redis_connections: 1000,
             quick: true,
             budget: Duration::from_secs(8 * 60),
         }
     }
 
-    /// 1k and 10k streams, 1k for slow readers, within 27 minutes.
+    /// 1k and 10k streams, 1k for slow readers and Redis, within 27 minutes.
     pub fn full() -> Self {
         Self {
             connections: vec![1000, 10_000],
             slow_connections: 1000,
+            redis_connections: 1000,
             quick: false,
             budget: Duration::from_secs(27 * 60),
         }
@@ -201,6 +228,8 @@ pub async fn run_all(
                     &spec,
                     "skipped: the suite's time budget was spent".to_owned(),
                 )
+            } else if spec.backplane == Backplane::Redis {
+                run_through_redis(&spec, pin).await
             } else {
                 match ServerHandle::process(spec.server, pin.then_some(0)).await {
                     Ok(mut server) => {
@@ -216,6 +245,43 @@ pub async fn run_all(
         }
     }
     results
+}
+
+/// Runs `spec` on `spec.instances` processes of ours sharing one fresh stream key on the Redis
+/// at `REDIS_URL`: the streams read from the last one, the messages are published to the
+/// first. The key and its epoch are deleted afterwards.
+async fn run_through_redis(spec: &RunSpec, pin: bool) -> RunResult {
+    let url = std::env::var("REDIS_URL").unwrap_or_else(|_| DEFAULT_REDIS_URL.to_owned());
+    let key = format!("sse-bench:{:016x}", fastrand::u64(..));
+    let options = ServeOptions {
+        redis: Some(url.clone()),
+        redis_key: Some(key.clone()),
+    };
+    let mut servers = Vec::new();
+    let mut failure = None;
+    for _ in 0..spec.instances.max(1) {
+        match ServerHandle::process_with(spec.server, pin.then_some(0), &options).await {
+            Ok(server) => servers.push(server),
+            Err(err) => {
+                failure = Some(format!("server did not start (Redis at {url}): {err}"));
+                break;
+            }
+        }
+    }
+    let mut result = match (failure, servers.first().map(ServerHandle::addr)) {
+        (None, Some(publish_to)) => {
+            let streams = servers.last_mut().expect("a server");
+            run_via(spec, streams, publish_to).await
+        }
+        (failure, _) => skipped(spec, failure.unwrap_or_default()),
+    };
+    for server in servers {
+        server.stop().await;
+    }
+    if let Err(err) = delete_redis_key(&url, &key).await {
+        result.errors.push(format!("deleting the Redis key: {err}"));
+    }
+    result
 }
 
 fn skipped(spec: &RunSpec, why: String) -> RunResult {

@@ -19,6 +19,7 @@ use futures_util::{Stream, StreamExt, stream};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sse_core::{Channel, EventType, Hub, Identity, Message, UserId, error::SendError};
+use sse_redis::{RedisBackplane, RedisConfig};
 use sse_tower::StreamConfig;
 use tokio::{
     io::{AsyncBufReadExt, AsyncWriteExt, BufReader},
@@ -105,9 +106,32 @@ pub struct InProcessServer {
     task: JoinHandle<io::Result<()>>,
 }
 
+/// Where our hub's fan-out and replay go: `None` for the in-memory hub.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ServeOptions {
+    /// The Redis URL of a Redis Streams backplane (`sse_redis`).
+    pub redis: Option<String>,
+    /// The stream key on that Redis (default `sse:stream`).
+    pub redis_key: Option<String>,
+}
+
+impl ServeOptions {
+    /// The `serve-ours` arguments that give these options.
+    pub fn args(&self) -> Vec<String> {
+        let mut args = Vec::new();
+        if let Some(url) = &self.redis {
+            args.extend(["--redis".to_owned(), url.clone()]);
+        }
+        if let Some(key) = &self.redis_key {
+            args.extend(["--redis-key".to_owned(), key.clone()]);
+        }
+        args
+    }
+}
+
 #[derive(Debug, Clone)]
 enum AppState {
-    Ours(Hub),
+    Ours(Hub, Option<Arc<RedisBackplane>>),
     Reference(broadcast::Sender<Arc<str>>),
 }
 
@@ -119,12 +143,35 @@ impl InProcessServer {
     ///
     /// The I/O error of binding the listener.
     pub async fn start(kind: ServerKind) -> io::Result<Self> {
+        Self::start_with(kind, &ServeOptions::default()).await
+    }
+
+    /// As [`start`](Self::start), with ours on a Redis backplane when `options.redis` is set
+    /// (the reference ignores the options).
+    ///
+    /// # Errors
+    ///
+    /// The I/O error of binding the listener, or of connecting to Redis.
+    pub async fn start_with(kind: ServerKind, options: &ServeOptions) -> io::Result<Self> {
         let listener = listen()?;
         let addr = listener.local_addr()?;
         let (router, state) = match kind {
             ServerKind::Ours => {
-                let hub = Hub::new();
-                (ours(hub.clone()), AppState::Ours(hub))
+                let (hub, backplane) = match &options.redis {
+                    Some(url) => {
+                        let mut config = RedisConfig::default();
+                        if let Some(key) = &options.redis_key {
+                            config = config.key(key.clone());
+                        }
+                        let backplane = RedisBackplane::connect(url, config)
+                            .await
+                            .map_err(|err| io::Error::other(format!("redis: {err}")))?;
+                        let hub = sse_redis::hub(Arc::clone(&backplane), Hub::builder()).await;
+                        (hub, Some(backplane))
+                    }
+                    None => (Hub::new(), None),
+                };
+                (ours(hub.clone()), AppState::Ours(hub, backplane))
             }
             ServerKind::Reference => {
                 let (sender, _) = broadcast::channel(REFERENCE_CAPACITY);
@@ -154,7 +201,7 @@ impl InProcessServer {
     /// Its connections and, for ours, the hub's counters (no heap figure in process).
     pub fn stats(&self) -> ServerStats {
         match &self.state {
-            AppState::Ours(hub) => {
+            AppState::Ours(hub, _) => {
                 let stats = hub.stats();
                 ServerStats {
                     connections: stats.total_connections,
@@ -175,8 +222,11 @@ impl InProcessServer {
 
     /// Ends every stream and stops serving.
     pub fn stop(self) {
-        if let AppState::Ours(hub) = &self.state {
+        if let AppState::Ours(hub, backplane) = &self.state {
             hub.shutdown();
+            if let Some(backplane) = backplane {
+                backplane.close();
+            }
         }
         self.task.abort();
     }
@@ -184,15 +234,20 @@ impl InProcessServer {
 
 /// The `serve-ours` / `serve-reference` subcommand: serves `kind`, prints `listening <addr>`,
 /// then answers `stats` on standard input with a JSON [`ServerStats`] line (with `heap_bytes`
-/// from the given counter) until `quit` or the end of standard input.
+/// from the given counter) until `quit` or the end of standard input. Ours goes through a Redis
+/// backplane when `options.redis` is set.
 ///
 /// Ending with standard input means that a server whose benchmark process died stops too.
 ///
 /// # Errors
 ///
 /// The I/O error of binding the listener or of standard input and output.
-pub async fn serve(kind: ServerKind, heap_bytes: fn() -> usize) -> io::Result<()> {
-    let server = InProcessServer::start(kind).await?;
+pub async fn serve(
+    kind: ServerKind,
+    options: &ServeOptions,
+    heap_bytes: fn() -> usize,
+) -> io::Result<()> {
+    let server = InProcessServer::start_with(kind, options).await?;
     let mut out = tokio::io::stdout();
     out.write_all(format!("listening {}\n", server.addr()).as_bytes())
         .await?;
@@ -214,6 +269,27 @@ pub async fn serve(kind: ServerKind, heap_bytes: fn() -> usize) -> io::Result<()
     }
     server.stop();
     Ok(())
+}
+
+/// Deletes a Redis stream key and its `<key>:epoch`, as a run on a fresh key leaves them.
+///
+/// # Errors
+///
+/// The Redis error, as an I/O error.
+pub async fn delete_redis_key(url: &str, key: &str) -> io::Result<()> {
+    use sse_redis::redis;
+    let client = redis::Client::open(url).map_err(io::Error::other)?;
+    let mut connection = client
+        .get_multiplexed_async_connection()
+        .await
+        .map_err(io::Error::other)?;
+    redis::cmd("DEL")
+        .arg(key)
+        .arg(format!("{key}:epoch"))
+        .query_async::<i64>(&mut connection)
+        .await
+        .map(drop)
+        .map_err(io::Error::other)
 }
 
 /// A listener on `127.0.0.1`, on a free port, with a backlog of 1024 so that bursts of

@@ -79,3 +79,43 @@ async fn slow_readers_are_counted_apart_and_drained() {
         assert_eq!(slow.closed_by_server, 0);
     }
 }
+
+/// Needs a Redis at `REDIS_URL` (default `redis://127.0.0.1:6379`): fails when there is none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_targeted_message_crosses_redis_from_one_instance_to_another() {
+    use sse_bench::{Backplane, ServeOptions, delete_redis_key, run_via};
+
+    let url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
+    let key = format!(
+        "sse-bench-test:{}:{}",
+        std::process::id(),
+        sse_bench::now_nanos()
+    );
+    let options = ServeOptions {
+        redis: Some(url.clone()),
+        redis_key: Some(key.clone()),
+    };
+    let publisher = ServerHandle::in_process_with(ServerKind::Ours, &options)
+        .await
+        .unwrap_or_else(|err| panic!("instance A on the Redis at {url}: {err}"));
+    let mut streams = ServerHandle::in_process_with(ServerKind::Ours, &options)
+        .await
+        .unwrap_or_else(|err| panic!("instance B on the Redis at {url}: {err}"));
+    let mut spec = RunSpec::idle(Scenario::Redis, ServerKind::Ours, 10);
+    spec.messages = 10;
+    spec.rate = Some(250.0);
+    spec.targeted = true;
+    spec.backplane = Backplane::Redis;
+    spec.instances = 2;
+    let result = run_via(&spec, &mut streams, publisher.addr()).await;
+    publisher.stop().await;
+    streams.stop().await;
+    delete_redis_key(&url, &key)
+        .await
+        .expect("the test's stream key is deleted");
+    assert!(result.errors.is_empty(), "{:?}", result.errors);
+    assert_eq!((result.published, result.publish_failed), (10, 0));
+    assert_eq!((result.expected, result.delivered), (10, 10));
+    assert_eq!((result.lost, result.duplicates), (0, 0));
+    assert_eq!(result.latency_us.expect("latencies").count, 10);
+}
