@@ -6,6 +6,9 @@
 //!   in recipients, so criterion prints the cost per recipient.
 //! - `encode/{100B,10KiB}`: validating and encoding a message with a JSON payload of that size;
 //!   the throughput is in payload bytes.
+//! - `resume_storm/1000x500`: 1,000 clients reconnecting at once, each from a cursor 500
+//!   messages back; the throughput is in replayed frames. The heap these queues hold is printed
+//!   by the `memory` bench.
 //!
 //! Only the sends are timed: messages are built and queues are drained outside the measured
 //! section, so that no queue fills up (a full queue would shed or close the connection and
@@ -19,7 +22,10 @@ use std::{
 
 use criterion::{BatchSize, BenchmarkId, Criterion, Throughput};
 use serde_json::{Value, json};
-use sse_core::{Channel, ConnectOptions, EventType, Hub, Identity, Message, Subscription, UserId};
+use sse_core::{
+    Channel, ConnectOptions, Cursor, EventType, HistoryConfig, Hub, Identity, Message,
+    Subscription, UserId,
+};
 use tokio::runtime::Runtime;
 
 /// Sends timed between two drains of the target's queue; below the default queue capacity
@@ -162,6 +168,55 @@ fn encode(c: &mut Criterion) {
     group.finish();
 }
 
+fn resume_storm(c: &mut Criterion) {
+    const CLIENTS: u64 = 1_000;
+    const MESSAGES: usize = 500;
+    let runtime = runtime();
+    let hub = Hub::builder()
+        .history(HistoryConfig::default().capacity(MESSAGES * 2))
+        .max_replay(MESSAGES)
+        .queue_capacity(MESSAGES * 2)
+        .build();
+    let text = "x".repeat(120);
+    let from: Cursor = runtime.block_on(async {
+        let mut first = None;
+        for n in 0..=MESSAGES {
+            let message = Message::new(
+                Channel::LIVE_UPDATES,
+                EventType::Update,
+                json!({"n": n, "text": text}),
+            );
+            first.get_or_insert(hub.send(message).await.expect("sent").cursor);
+        }
+        first.expect("one message was sent")
+    });
+    let mut group = c.benchmark_group("resume_storm");
+    group.throughput(Throughput::Elements(CLIENTS * MESSAGES as u64));
+    group.sample_size(10);
+    group.bench_function(format!("{CLIENTS}x{MESSAGES}"), |b| {
+        b.iter_custom(|iters| {
+            runtime.block_on(async {
+                let mut elapsed = Duration::ZERO;
+                for _ in 0..iters {
+                    let mut subscriptions = Vec::with_capacity(CLIENTS as usize);
+                    let start = Instant::now();
+                    for user in 0..CLIENTS {
+                        let options = ConnectOptions::new(Identity::user(UserId::from(user)))
+                            .channels([Channel::LIVE_UPDATES])
+                            .last_event_id(from);
+                        subscriptions.push(hub.connect(options).await.expect("the hub accepts"));
+                    }
+                    elapsed += start.elapsed();
+                    assert_eq!(subscriptions[0].queue_len(), MESSAGES);
+                    drop(black_box(subscriptions));
+                }
+                elapsed
+            })
+        });
+    });
+    group.finish();
+}
+
 fn main() {
     // Short runs: the whole suite stays well under three minutes on two cores.
     let mut criterion = Criterion::default()
@@ -172,5 +227,6 @@ fn main() {
     send_to_one_user(&mut criterion);
     broadcast(&mut criterion);
     encode(&mut criterion);
+    resume_storm(&mut criterion);
     criterion.final_summary();
 }
