@@ -2,6 +2,7 @@
 
 use std::{fmt, pin::Pin, sync::Arc};
 
+use bytes::Bytes;
 use futures_core::Stream;
 use parking_lot::Mutex;
 
@@ -9,15 +10,88 @@ use crate::{
     Clock, Cursor, Envelope, HistoryConfig,
     error::BackplaneError,
     history::{History, Lookup},
+    queue,
 };
 
-/// One message in the log: its cursor and its encoded envelope.
-#[derive(Debug, Clone)]
+/// One message in the log: its cursor, its envelope, and the frame clients receive.
+///
+/// The frame (`id: <cursor>` and the encoded event) is made once, when the entry is made; live
+/// dispatch, replay and persistent delivery then share it, so a thousand clients replaying the
+/// same message hold one copy of it. Cloning an entry is cheap.
+///
+/// # Examples
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use std::sync::Arc;
+/// use sse_core::{Channel, Cursor, Entry, EventType, Hub, Message};
+///
+/// let envelope = Hub::new().encode(Message::new(Channel::CHAT, EventType::Data, "hi".into()))?;
+/// let entry = Entry::new(Cursor::new(7, 1, 0), Arc::new(envelope));
+/// assert!(entry.frame().starts_with(b"id: 7-1-0\nevent: data\ndata: {"));
+/// assert_eq!(entry.envelope().channel(), &Channel::CHAT);
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
 pub struct Entry {
+    cursor: Cursor,
+    envelope: Arc<Envelope>,
+    frame: Arc<queue::Frame>,
+}
+
+impl Entry {
+    /// The entry of `envelope` at `cursor`: frames it once.
+    pub fn new(cursor: Cursor, envelope: Arc<Envelope>) -> Self {
+        let (bytes, envelope) = envelope.framed(&cursor);
+        let frame = Arc::new(queue::Frame {
+            bytes,
+            cursor: Some(cursor),
+            priority: envelope.priority(),
+            expires_at: envelope.expires_at(),
+            coalesce: envelope.coalesce_key().cloned(),
+        });
+        Self {
+            cursor,
+            envelope: Arc::new(envelope),
+            frame,
+        }
+    }
+
     /// The position of the message.
-    pub cursor: Cursor,
+    pub fn cursor(&self) -> Cursor {
+        self.cursor
+    }
+
     /// The validated, encoded message.
-    pub envelope: Arc<Envelope>,
+    pub fn envelope(&self) -> &Arc<Envelope> {
+        &self.envelope
+    }
+
+    /// The frame a client receives: the `id:` line and the encoded event.
+    pub fn frame(&self) -> &Bytes {
+        &self.frame.bytes
+    }
+
+    /// Approximate heap bytes held by this entry, for memory statistics.
+    pub fn heap_size(&self) -> usize {
+        // The envelope's body shares the frame's bytes.
+        self.envelope.heap_size() + self.frame.bytes.len() - self.envelope.body().len()
+            + std::mem::size_of::<queue::Frame>()
+    }
+
+    /// The shared frame, for a connection's queue.
+    pub(crate) fn queued(&self) -> Arc<queue::Frame> {
+        Arc::clone(&self.frame)
+    }
+}
+
+impl fmt::Debug for Entry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Entry")
+            .field("cursor", &self.cursor)
+            .field("envelope", &self.envelope)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The result of [`Backplane::replay`].
@@ -97,16 +171,19 @@ pub struct BackplaneStats {
 /// ```
 #[async_trait::async_trait]
 pub trait Backplane: Send + Sync + fmt::Debug + 'static {
-    /// Appends an envelope to the log and returns its cursor.
+    /// Appends an envelope to the log and returns its entry ([`Entry::new`] at the cursor the
+    /// log gave it).
     ///
-    /// A shared backplane returns only once its [`subscribe`](Backplane::subscribe) stream will
-    /// yield the entry: [`Hub::send`](crate::Hub::send) then waits for this instance's dispatch
-    /// of it, and would otherwise wait until the dispatcher stops.
+    /// A process-local backplane returns the entry it keeps for replay: the hub dispatches that
+    /// same entry, so the message is framed once. A shared backplane returns only once its
+    /// [`subscribe`](Backplane::subscribe) stream will yield the entry:
+    /// [`Hub::send`](crate::Hub::send) then waits for this instance's dispatch of it (and would
+    /// otherwise wait until the dispatcher stops), and uses the returned entry only for errors.
     ///
     /// # Errors
     ///
     /// [`BackplaneError`] when the log cannot be written; the message reached nobody.
-    async fn publish(&self, envelope: Arc<Envelope>) -> Result<Cursor, BackplaneError>;
+    async fn publish(&self, envelope: Arc<Envelope>) -> Result<Entry, BackplaneError>;
 
     /// The entries to dispatch on this instance, in log order, from now on; `None` for a
     /// process-local backplane whose publishes the hub dispatches itself.
@@ -199,9 +276,9 @@ impl fmt::Debug for InMemoryBackplane {
 
 #[async_trait::async_trait]
 impl Backplane for InMemoryBackplane {
-    async fn publish(&self, envelope: Arc<Envelope>) -> Result<Cursor, BackplaneError> {
+    async fn publish(&self, envelope: Arc<Envelope>) -> Result<Entry, BackplaneError> {
         let now = self.clock.now_ms();
-        Ok(self.history.lock().append(envelope, now))
+        Ok(self.history.lock().append(&envelope, now))
     }
 
     fn subscribe(&self) -> Option<EntryStream> {

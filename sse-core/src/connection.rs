@@ -1,10 +1,10 @@
-//! Connections: how one is opened ([`ConnectOptions`]), its receiving half ([`Subscription`])
-//! and what the hub can tell about it ([`ConnectionInfo`]).
+//! Connections: how one is opened ([`ConnectOptions`]), what the hub can tell about it
+//! ([`ConnectionInfo`]), and the state the hub and its [`Subscription`](crate::Subscription)
+//! share.
 
 use std::{
     fmt,
     net::SocketAddr,
-    pin::Pin,
     str::FromStr,
     sync::{
         Arc,
@@ -15,16 +15,14 @@ use std::{
 };
 
 use bytes::Bytes;
-use futures_core::Stream;
-use parking_lot::Mutex;
+use parking_lot::{Mutex, MutexGuard};
 use serde::Serialize;
 
 use crate::{
     Channel, Cursor, Identity, Permission, Role, UserId,
     envelope::Recipient,
-    hub::HubInner,
-    queue::{self, Queue},
-    stats::Counters,
+    hub::Counters,
+    queue::{Frame, Queue},
 };
 
 /// Identifies a connection within one hub; written `conn-<n>`.
@@ -137,26 +135,6 @@ impl ConnectOptions {
     }
 }
 
-/// What a connection got when it opened: the content of the `connected` event.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-#[non_exhaustive]
-pub struct Connected {
-    /// The connection id.
-    pub connection_id: ConnectionId,
-    /// The subscribed channels.
-    pub channels: Vec<Channel>,
-    /// The user, if authenticated.
-    pub user_id: Option<UserId>,
-    /// Whether the client resumed from a cursor.
-    pub resumed: bool,
-    /// Frames queued from history and the persistent cache before live messages.
-    pub replayed: usize,
-    /// Whether the history no longer reached the client's cursor (a `history-gap` refresh was
-    /// queued first).
-    pub history_gap: bool,
-}
-
 /// What the hub knows about an open connection, from
 /// [`Hub::connection_info`](crate::Hub::connection_info).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -187,10 +165,11 @@ pub struct ConnectionInfo {
     pub dropped: u64,
 }
 
-/// The shared state of one open connection.
+/// The shared state of one open connection: what routing needs, and its queue.
 ///
 /// Kept small (architecture decision 10): owned copies of what routing needs, in boxed slices,
-/// and no task, timer or channel receiver.
+/// and no task, timer or channel receiver. Every change of the queue goes through a method
+/// here, which keeps the hub's count of queued bytes and wakes the writer.
 pub(crate) struct Connection {
     pub(crate) id: ConnectionId,
     pub(crate) user: Option<UserId>,
@@ -198,21 +177,22 @@ pub(crate) struct Connection {
     /// Effective permissions, after the resolver.
     pub(crate) permissions: Box<[Permission]>,
     pub(crate) channels: Box<[Channel]>,
-    pub(crate) client_addr: Option<SocketAddr>,
-    pub(crate) connected_at: u64,
-    pub(crate) last_activity: AtomicU64,
-    pub(crate) delivered: AtomicU64,
-    pub(crate) dropped: AtomicU64,
-    pub(crate) state: Mutex<State>,
+    client_addr: Option<SocketAddr>,
+    connected_at: u64,
+    last_activity: AtomicU64,
+    delivered: AtomicU64,
+    dropped: AtomicU64,
+    state: Mutex<State>,
 }
 
-pub(crate) struct State {
-    pub(crate) queue: Queue,
+struct State {
+    queue: Queue,
     waker: Option<Waker>,
     closing: Closing,
-    /// While the connection is opening: the cursor of the first live message offered, so
-    /// that replayed frames are merged in front of it without duplicates.
-    pub(crate) opening: Option<Option<Box<Cursor>>>,
+    /// While the connection is opening: the cursor of the first live frame offered, so that
+    /// replayed frames are merged in front of it without duplicates. Boxed: most connections
+    /// never hold one, and the state stays 16 bytes smaller.
+    opening: Option<Option<Box<Cursor>>>,
 }
 
 /// Whether and how the stream ends.
@@ -231,6 +211,21 @@ pub(crate) enum Offered {
     Shed,
     ClosedSlow,
     AlreadyClosed,
+}
+
+/// The connection's state, locked; the hub's count of queued bytes follows the queue's size
+/// when the lock is released.
+struct Locked<'a> {
+    state: MutexGuard<'a, State>,
+    before: usize,
+    counters: &'a Counters,
+}
+
+impl Drop for Locked<'_> {
+    fn drop(&mut self) {
+        self.counters
+            .queue_bytes_changed(self.before, self.state.queue.bytes());
+    }
 }
 
 impl Connection {
@@ -277,31 +272,49 @@ impl Connection {
         self.channels.contains(channel)
     }
 
+    fn lock<'a>(&'a self, counters: &'a Counters) -> Locked<'a> {
+        let state = self.state.lock();
+        let before = state.queue.bytes();
+        Locked {
+            state,
+            before,
+            counters,
+        }
+    }
+
+    /// Wakes the writer, after the lock is released.
+    fn release_and_wake(mut locked: Locked<'_>) {
+        let waker = locked.state.waker.take();
+        drop(locked);
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+
     /// Queues a live frame; closes the connection when it is too slow.
     pub(crate) fn offer(
         &self,
-        entry: queue::Entry,
+        frame: Arc<Frame>,
         now_ms: u64,
         counters: &Counters,
         slow_close_retry_ms: u32,
     ) -> Offered {
-        let mut state = self.state.lock();
+        let mut locked = self.lock(counters);
+        let state = &mut *locked.state;
         if state.closing != Closing::Open {
             return Offered::AlreadyClosed;
         }
         if let Some(first_live @ None) = &mut state.opening {
-            *first_live = entry.cursor.map(Box::new);
+            *first_live = frame.cursor.map(Box::new);
         }
-        let before = state.queue.bytes();
-        let pushed = state.queue.push(entry, now_ms);
+        let pushed = state.queue.push(frame, now_ms);
         Counters::add(&counters.shed, pushed.shed);
         Counters::add(&counters.expired, pushed.expired);
         Counters::add(&counters.coalesced, pushed.coalesced);
-        let dropped = pushed.shed + pushed.expired + pushed.coalesced;
+        let mut dropped = u64::from(pushed.shed + pushed.expired + pushed.coalesced);
         let outcome = if pushed.too_slow {
-            let cleared = state.queue.clear();
+            dropped += state.queue.clear() as u64 + 1;
             counters.closed_slow.fetch_add(1, Relaxed);
-            self.dropped.fetch_add(cleared as u64 + 1, Relaxed);
             state.closing = Closing::Ending(slow_close_retry_ms);
             Offered::ClosedSlow
         } else if pushed.queued {
@@ -311,36 +324,107 @@ impl Connection {
             Offered::Shed
         };
         if dropped > 0 {
-            self.dropped.fetch_add(u64::from(dropped), Relaxed);
+            self.dropped.fetch_add(dropped, Relaxed);
         }
-        counters.queue_bytes_changed(before, state.queue.bytes());
-        if let Some(waker) = state.waker.take() {
-            drop(state);
-            waker.wake();
-        }
+        Self::release_and_wake(locked);
         outcome
+    }
+
+    /// Ends the opening: places what the connection missed (`earlier`, from history or the
+    /// persistent cache) in front of the live frames offered meanwhile, without duplicates,
+    /// and, when history no longer reached the client's cursor, the `refresh` that `gap` makes
+    /// first. `gap` is given the cursor of the first live frame queued, if any.
+    ///
+    /// Returns how many earlier frames were placed.
+    pub(crate) fn open(
+        &self,
+        earlier: Vec<Arc<Frame>>,
+        gap: Option<impl FnOnce(Option<&Cursor>) -> Arc<Frame>>,
+        counters: &Counters,
+    ) -> usize {
+        let mut locked = self.lock(counters);
+        let state = &mut *locked.state;
+        let first_live = state.opening.take().flatten();
+        let placed = state.queue.prepend(earlier, first_live.as_deref());
+        if let Some(refresh) = gap {
+            state
+                .queue
+                .prepend(vec![refresh(first_live.as_deref())], None);
+        }
+        Self::release_and_wake(locked);
+        placed
     }
 
     /// Ends the stream after a final `retry:` of `retry_ms`. Returns false if it was already
     /// ending.
     pub(crate) fn close(&self, retry_ms: u32, counters: &Counters) -> bool {
-        let mut state = self.state.lock();
-        if state.closing != Closing::Open {
+        let mut locked = self.lock(counters);
+        if locked.state.closing != Closing::Open {
             return false;
         }
-        let before = state.queue.bytes();
-        state.queue.clear();
-        counters.queue_bytes_changed(before, 0);
-        state.closing = Closing::Ending(retry_ms);
-        if let Some(waker) = state.waker.take() {
-            drop(state);
-            waker.wake();
-        }
+        locked.state.queue.clear();
+        locked.state.closing = Closing::Ending(retry_ms);
+        Self::release_and_wake(locked);
         true
     }
 
+    /// Gives back the queue's frames when the receiving half is dropped.
+    pub(crate) fn release(&self, counters: &Counters) {
+        self.lock(counters).state.queue.clear();
+    }
+
+    /// Polls for the next chunk to write: queued frames (up to `max_batch_bytes`), then, once
+    /// the hub closed the connection, the final `retry:`; `Ready(None)` after that.
+    pub(crate) fn poll_next(
+        &self,
+        cx: &mut Context<'_>,
+        now_ms: u64,
+        max_batch_bytes: usize,
+        counters: &Counters,
+    ) -> Poll<Option<Bytes>> {
+        let mut locked = self.lock(counters);
+        let state = &mut *locked.state;
+        let popped = state.queue.pop_batch(now_ms, max_batch_bytes);
+        if popped.expired > 0 {
+            Counters::add(&counters.expired, popped.expired);
+            self.dropped.fetch_add(u64::from(popped.expired), Relaxed);
+        }
+        if let Some(batch) = popped.batch {
+            drop(locked);
+            let frames = u64::from(popped.frames);
+            self.delivered.fetch_add(frames, Relaxed);
+            counters.delivered.fetch_add(frames, Relaxed);
+            self.last_activity.store(now_ms, Relaxed);
+            return Poll::Ready(Some(batch));
+        }
+        match state.closing {
+            Closing::Open => {}
+            Closing::Ending(retry_ms) => {
+                state.closing = Closing::Ended;
+                return Poll::Ready(Some(crate::system::retry(Duration::from_millis(
+                    retry_ms.into(),
+                ))));
+            }
+            Closing::Ended => return Poll::Ready(None),
+        }
+        match &mut state.waker {
+            Some(waker) if waker.will_wake(cx.waker()) => {}
+            slot => *slot = Some(cx.waker().clone()),
+        }
+        Poll::Pending
+    }
+
+    /// Records that something (such as a heartbeat) was written.
+    pub(crate) fn touch(&self, now_ms: u64) {
+        self.last_activity.store(now_ms, Relaxed);
+    }
+
+    /// Frames waiting to be written.
+    pub(crate) fn queue_len(&self) -> usize {
+        self.state.lock().queue.len()
+    }
+
     pub(crate) fn info(&self) -> ConnectionInfo {
-        let queue_len = self.state.lock().queue.len();
         ConnectionInfo {
             id: self.id,
             user_id: self.user.clone(),
@@ -350,7 +434,7 @@ impl Connection {
             connected_at: self.connected_at,
             last_activity: self.last_activity.load(Relaxed),
             client_addr: self.client_addr,
-            queue_len,
+            queue_len: self.queue_len(),
             delivered: self.delivered.load(Relaxed),
             dropped: self.dropped.load(Relaxed),
         }
@@ -365,151 +449,5 @@ impl fmt::Debug for Connection {
             .field("roles", &self.roles)
             .field("channels", &self.channels)
             .finish_non_exhaustive()
-    }
-}
-
-/// The receiving half of a connection: yields the encoded frames to write, in order.
-///
-/// Each item is one chunk for one write: when several frames wait, they come out together
-/// (up to the hub's batch size), so a server makes one write rather than one per event.
-/// The stream ends after the final `retry:` frame when the hub closes the connection (too slow,
-/// disconnected, shutting down).
-///
-/// Dropping the subscription unregisters the connection at once.
-///
-/// # Examples
-///
-/// ```
-/// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// use serde_json::json;
-/// use sse_core::{Channel, ConnectOptions, EventType, Hub, Identity, Message};
-///
-/// let hub = Hub::new();
-/// let mut subscription = hub
-///     .connect(ConnectOptions::new(Identity::anonymous()).channels([Channel::SYSTEM]))
-///     .await?;
-/// hub.send(Message::new(Channel::SYSTEM, EventType::Broadcast, json!("maintenance at 5"))).await?;
-///
-/// let chunk = subscription.recv().await.unwrap();
-/// let text = std::str::from_utf8(&chunk)?;
-/// assert!(text.starts_with("id: "));
-/// assert!(text.contains("event: broadcast\ndata: {"));
-/// assert!(text.contains("\"data\":\"maintenance at 5\""));
-/// # Ok(()) }
-/// ```
-pub struct Subscription {
-    pub(crate) conn: Arc<Connection>,
-    pub(crate) hub: Arc<HubInner>,
-    pub(crate) replayed: u32,
-    pub(crate) resumed: bool,
-    pub(crate) history_gap: bool,
-    pub(crate) done: bool,
-}
-
-impl Subscription {
-    /// The connection id.
-    pub fn id(&self) -> ConnectionId {
-        self.conn.id
-    }
-
-    /// What the connection got when it opened: the content of the `connected` event.
-    pub fn connected(&self) -> Connected {
-        Connected {
-            connection_id: self.conn.id,
-            channels: self.conn.channels.to_vec(),
-            user_id: self.conn.user.clone(),
-            resumed: self.resumed,
-            replayed: self.replayed as usize,
-            history_gap: self.history_gap,
-        }
-    }
-
-    /// Records that something (such as a heartbeat) was written, for
-    /// [`ConnectionInfo::last_activity`].
-    pub fn touch(&self) {
-        self.conn
-            .last_activity
-            .store(self.hub.clock.now_ms(), Relaxed);
-    }
-
-    /// Frames waiting to be written.
-    pub fn queue_len(&self) -> usize {
-        self.conn.state.lock().queue.len()
-    }
-
-    /// Polls for the next chunk of frames; `Ready(None)` once the stream has ended.
-    pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<Bytes>> {
-        if self.done {
-            return Poll::Ready(None);
-        }
-        let now = self.hub.clock.now_ms();
-        let mut state = self.conn.state.lock();
-        let before = state.queue.bytes();
-        let popped = state.queue.pop_batch(now, self.hub.config.max_batch_bytes);
-        self.hub
-            .counters
-            .queue_bytes_changed(before, state.queue.bytes());
-        Counters::add(&self.hub.counters.expired, popped.expired);
-        if popped.expired > 0 {
-            self.conn
-                .dropped
-                .fetch_add(u64::from(popped.expired), Relaxed);
-        }
-        if let Some(batch) = popped.batch {
-            drop(state);
-            let frames = u64::from(popped.frames);
-            self.conn.delivered.fetch_add(frames, Relaxed);
-            self.hub.counters.delivered.fetch_add(frames, Relaxed);
-            self.conn.last_activity.store(now, Relaxed);
-            return Poll::Ready(Some(batch));
-        }
-        match state.closing {
-            Closing::Open => {}
-            Closing::Ending(retry_ms) => {
-                state.closing = Closing::Ended;
-                return Poll::Ready(Some(crate::frame::retry(Duration::from_millis(
-                    retry_ms.into(),
-                ))));
-            }
-            Closing::Ended => {
-                self.done = true;
-                return Poll::Ready(None);
-            }
-        }
-        match &mut state.waker {
-            Some(waker) if waker.will_wake(cx.waker()) => {}
-            slot => *slot = Some(cx.waker().clone()),
-        }
-        Poll::Pending
-    }
-
-    /// Waits for the next chunk of frames; `None` once the stream has ended.
-    pub async fn recv(&mut self) -> Option<Bytes> {
-        std::future::poll_fn(|cx| self.poll_recv(cx)).await
-    }
-}
-
-impl Stream for Subscription {
-    type Item = Bytes;
-
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Bytes>> {
-        self.get_mut().poll_recv(cx)
-    }
-}
-
-impl Drop for Subscription {
-    fn drop(&mut self) {
-        HubInner::unregister(&self.hub, &self.conn);
-    }
-}
-
-impl fmt::Debug for Subscription {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Subscription")
-            .field("id", &self.conn.id)
-            .field("resumed", &self.resumed)
-            .field("done", &self.done)
-            .finish()
     }
 }

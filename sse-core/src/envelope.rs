@@ -1,6 +1,6 @@
 //! Envelopes: messages validated and encoded once, as they travel through the backplane.
 
-use std::fmt;
+use std::{fmt, io::Write as _, sync::Arc};
 
 use bytes::{BufMut, Bytes, BytesMut};
 use serde::{Deserialize, Serialize};
@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::{
     Channel, Cursor, EventType, FrameBuilder, MessageId, Permission, Role, Target, UserId,
     error::{BackplaneError, MessageError},
+    frame::EventData,
     message::{CoalesceKey, MessageParts},
 };
 
@@ -22,7 +23,8 @@ use crate::{
 /// [`from_transport`](Envelope::from_transport); the frame travels as it was encoded.
 #[derive(Clone)]
 pub struct Envelope {
-    routing: Routing,
+    /// Shared by the envelope a hub encodes and the log entries made from it.
+    routing: Arc<Routing>,
     body: Bytes,
 }
 
@@ -55,16 +57,6 @@ pub(crate) struct Routing {
     /// shared backplane hands it back (message ids are the application's and may repeat).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) send_token: Option<String>,
-}
-
-/// The JSON object carried in the `data:` line.
-#[derive(Serialize)]
-struct Payload<'a> {
-    id: &'a MessageId,
-    channel: &'a Channel,
-    event: &'a EventType,
-    data: &'a serde_json::Value,
-    timestamp: u64,
 }
 
 /// The view of a connection that targeting decisions need.
@@ -105,17 +97,14 @@ impl Envelope {
             });
         }
         let timestamp = parts.timestamp.unwrap_or(now_ms);
-        let frame = FrameBuilder::with_capacity(96)
-            .event(parts.event.as_str())
-            .expect("event types never contain CR, LF or NUL");
-        let fields_before_data = frame.len();
-        let frame = frame.json_data(&Payload {
-            id: &id,
+        let frame = FrameBuilder::with_capacity(96).event_data(&EventData {
+            id: id.as_str(),
             channel: &parts.channel,
             event: &parts.event,
             data: &parts.data,
             timestamp,
         })?;
+        let fields_before_data = "event: \n".len() + parts.event.as_str().len();
         let data_len = frame.len() - fields_before_data - "data: \n".len();
         if data_len > max_payload {
             return Err(MessageError::TooLarge {
@@ -132,7 +121,7 @@ impl Envelope {
         let mut excluded = parts.exclude_users;
         dedup(&mut excluded);
         Ok(Self {
-            routing: Routing {
+            routing: Arc::new(Routing {
                 id,
                 channel: parts.channel,
                 event: parts.event,
@@ -151,20 +140,43 @@ impl Envelope {
                 require_auth: parts.require_auth,
                 coalesce_key: parts.coalesce_key,
                 send_token: None,
-            },
+            }),
             // The builder's buffer grew by doubling; history and every queue keep this frame,
             // so it is stored in an allocation of its own size.
             body: Bytes::copy_from_slice(&frame.finish()),
         })
     }
 
-    /// The frame to write for this envelope at `cursor`: `id: <cursor>` and the encoded body.
+    /// The frame to write for this envelope at `cursor`: `id: <cursor>` and the encoded body,
+    /// in an allocation of exactly its size.
+    ///
+    /// The hub calls it once per log entry ([`Entry::new`](crate::Entry::new)); every
+    /// recipient, live or replaying, then shares that frame.
     pub fn frame(&self, cursor: &Cursor) -> Bytes {
-        let mut buf = BytesMut::with_capacity(self.body.len() + 48);
-        // Writing into a `BytesMut` cannot fail.
-        let _ = fmt::Write::write_fmt(&mut buf, format_args!("id: {cursor}\n"));
+        // The longest id line: three u64 values, two dashes, "id: " and a line feed.
+        const MAX: usize = 4 + 3 * 20 + 2 + 1;
+        let mut line = [0_u8; MAX];
+        let len = {
+            let mut rest = &mut line[..];
+            writeln!(rest, "id: {cursor}").expect("the id line fits its buffer");
+            MAX - rest.len()
+        };
+        let mut buf = BytesMut::with_capacity(len + self.body.len());
+        buf.put_slice(&line[..len]);
         buf.put_slice(&self.body);
         buf.freeze()
+    }
+
+    /// This envelope framed at `cursor`, and a copy of the envelope whose body shares the
+    /// frame's bytes, so that a log entry holds its message once.
+    pub(crate) fn framed(&self, cursor: &Cursor) -> (Bytes, Self) {
+        let frame = self.frame(cursor);
+        let body = frame.slice(frame.len() - self.body.len()..);
+        let envelope = Self {
+            routing: Arc::clone(&self.routing),
+            body,
+        };
+        (frame, envelope)
     }
 
     /// The encoded `event:` and `data:` lines and the closing blank line, without an `id:`.
@@ -235,10 +247,10 @@ impl Envelope {
         self.routing.send_token.as_deref()
     }
 
-    pub(crate) fn with_send_token(&self, token: String) -> Self {
-        let mut envelope = self.clone();
-        envelope.routing.send_token = Some(token);
-        envelope
+    /// Marks the envelope with the token of one send. The routing is copied only if another
+    /// envelope shares it.
+    pub(crate) fn set_send_token(&mut self, token: String) {
+        Arc::make_mut(&mut self.routing).send_token = Some(token);
     }
 
     /// Approximate heap bytes held by this envelope, for memory statistics.
@@ -246,6 +258,7 @@ impl Envelope {
         let r = &self.routing;
         self.body.len()
             + std::mem::size_of::<Self>()
+            + std::mem::size_of::<Routing>()
             + r.target_users.iter().map(|u| u.len() + 32).sum::<usize>()
             + r.target_roles.iter().map(|x| x.len() + 32).sum::<usize>()
             + r.target_permissions
@@ -273,7 +286,7 @@ impl Envelope {
     /// ```
     pub fn to_transport(&self) -> Bytes {
         let mut buf = BytesMut::with_capacity(self.body.len() + 256);
-        serde_json::to_writer((&mut buf).writer(), &self.routing)
+        serde_json::to_writer((&mut buf).writer(), &*self.routing)
             .expect("routing metadata always serialises");
         buf.put_u8(b'\n');
         buf.put_slice(&self.body);
@@ -300,7 +313,10 @@ impl Envelope {
                 "envelope frame is not terminated".into(),
             ));
         }
-        Ok(Self { routing, body })
+        Ok(Self {
+            routing: Arc::new(routing),
+            body,
+        })
     }
 
     /// Whether the message goes to `recipient`: subscribed to the channel, selected by the

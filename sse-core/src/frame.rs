@@ -180,40 +180,30 @@ impl fmt::Debug for FrameBuilder {
     }
 }
 
-/// A frame holding only a `retry:` field: tells the client how long to wait before
-/// reconnecting. Sent at the start of every stream and before the server ends one.
+/// The JSON object on the `data:` line of every event: the same shape for the application's
+/// messages and for the events the system sends by itself (see [`system`](crate::system)).
 ///
-/// # Examples
-///
-/// ```
-/// let frame = sse_core::frame::retry(std::time::Duration::from_secs(3));
-/// assert_eq!(&frame[..], b"retry: 3000\n\n");
-/// ```
-pub fn retry(retry: Duration) -> Bytes {
-    FrameBuilder::with_capacity(24).retry(retry).finish()
+/// This is the one place the shape is written down.
+#[derive(serde::Serialize)]
+pub(crate) struct EventData<'a, D: ?Sized> {
+    pub(crate) id: &'a str,
+    pub(crate) channel: &'a crate::Channel,
+    pub(crate) event: &'a crate::EventType,
+    pub(crate) data: &'a D,
+    pub(crate) timestamp: u64,
 }
 
-/// A `heartbeat` event carrying the server time in milliseconds since the Unix epoch.
-///
-/// Heartbeats carry no `id:`, so they never move a client's `Last-Event-ID`.
-///
-/// # Examples
-///
-/// ```
-/// let frame = sse_core::frame::heartbeat(1_764_350_000_000);
-/// assert_eq!(
-///     &frame[..],
-///     b"event: heartbeat\ndata: {\"timestamp\":1764350000000}\n\n"
-/// );
-/// ```
-pub fn heartbeat(timestamp_ms: u64) -> Bytes {
-    let mut buf = BytesMut::with_capacity(64);
-    // Writing into a `BytesMut` cannot fail.
-    let _ = write!(
-        buf,
-        "event: heartbeat\ndata: {{\"timestamp\":{timestamp_ms}}}\n\n"
-    );
-    buf.freeze()
+impl FrameBuilder {
+    /// Writes the `event:` field and the `data:` line of an event of the product's shape.
+    pub(crate) fn event_data<D: serde::Serialize + ?Sized>(
+        self,
+        data: &EventData<'_, D>,
+    ) -> Result<Self, serde_json::Error> {
+        // Event types are validated names: they never contain CR, LF or NUL.
+        let mut this = self;
+        this.field(b"event: ", data.event.as_str().as_bytes());
+        this.json_data(data)
+    }
 }
 
 fn check_field(field: &'static str, value: &str) -> Result<(), FrameError> {
@@ -325,15 +315,5 @@ mod tests {
             .unwrap()
             .finish();
         assert_eq!(text(&frame), "data: {\"text\":\"two\\nlines\\r\"}\n\n");
-    }
-
-    #[test]
-    fn retry_and_heartbeat_helpers() {
-        assert_eq!(text(&retry(Duration::from_secs(3))), "retry: 3000\n\n");
-        assert_eq!(text(&retry(Duration::ZERO)), "retry: 0\n\n");
-        assert_eq!(
-            text(&heartbeat(42)),
-            "event: heartbeat\ndata: {\"timestamp\":42}\n\n"
-        );
     }
 }

@@ -119,16 +119,16 @@ impl History {
         Cursor::new(self.epoch, self.head, 0)
     }
 
-    /// Assigns the next cursor and keeps the envelope if it is retryable.
-    pub(crate) fn append(&mut self, envelope: Arc<Envelope>, now_ms: u64) -> Cursor {
+    /// Assigns the next cursor, makes the entry, and keeps it if it is retryable.
+    pub(crate) fn append(&mut self, envelope: &Arc<Envelope>, now_ms: u64) -> Entry {
         self.head += 1;
-        let cursor = Cursor::new(self.epoch, self.head, 0);
+        let entry = Entry::new(Cursor::new(self.epoch, self.head, 0), Arc::clone(envelope));
         if envelope.is_retryable() && self.config.capacity > 0 {
-            self.bytes += envelope.heap_size();
-            self.entries.push_back(Entry { cursor, envelope });
+            self.bytes += entry.heap_size();
+            self.entries.push_back(entry.clone());
         }
         self.trim(now_ms);
-        cursor
+        entry
     }
 
     /// The retained entries after `after`, or a gap when history no longer reaches back that
@@ -143,7 +143,7 @@ impl History {
         }
         let start = self
             .entries
-            .partition_point(|e| e.cursor.major() <= after.major());
+            .partition_point(|e| e.cursor().major() <= after.major());
         if self.entries.len() - start > max {
             return self.gap();
         }
@@ -172,13 +172,13 @@ impl History {
         while let Some(front) = self.entries.front() {
             let too_many =
                 self.entries.len() > self.config.capacity || self.bytes > self.config.max_bytes;
-            let too_old = front.envelope.timestamp() < oldest_kept;
+            let too_old = front.envelope().timestamp() < oldest_kept;
             if !too_many && !too_old {
                 break;
             }
             let e = self.entries.pop_front().expect("front exists");
-            self.bytes -= e.envelope.heap_size();
-            self.trimmed_through = e.cursor.major();
+            self.bytes -= e.heap_size();
+            self.trimmed_through = e.cursor().major();
         }
         if self.config.capacity == 0 {
             self.trimmed_through = self.head;

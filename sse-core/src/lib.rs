@@ -99,7 +99,8 @@ mod persistent;
 mod queue;
 mod registry;
 mod shortcuts;
-mod stats;
+mod subscription;
+pub mod system;
 
 /// The attribute that implements [`Authenticator`], [`PermissionResolver`] and [`Backplane`]
 /// (their methods are `async`, and the traits are used as `dyn`).
@@ -110,14 +111,14 @@ pub use auth::{
 pub use backplane::{Backplane, BackplaneStats, Entry, EntryStream, InMemoryBackplane, Replay};
 pub use channel::Channel;
 pub use clock::{Clock, ManualClock};
-pub use connection::{ConnectOptions, Connected, ConnectionId, ConnectionInfo, Subscription};
+pub use connection::{ConnectOptions, ConnectionId, ConnectionInfo};
 pub use cursor::Cursor;
 pub use envelope::Envelope;
 pub use event::{EventName, EventType};
 pub use frame::FrameBuilder;
 pub use history::HistoryConfig;
-pub use hub::{Hub, HubBuilder, SendReport};
+pub use hub::{Hub, HubBuilder, HubStats, MemoryStats, SendReport};
 pub use identity::{Identity, Permission, Role, UserId};
 pub use message::{CoalesceKey, Message, MessageId, Target};
 pub use shortcuts::{RefreshOptions, ToastKind, ToastOptions};
-pub use stats::{HubStats, MemoryStats};
+pub use subscription::{Connected, Subscription};

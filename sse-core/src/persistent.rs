@@ -58,17 +58,17 @@ impl PersistentCache {
         let default_until =
             now.saturating_add(u64::try_from(self.default_ttl.as_millis()).unwrap_or(u64::MAX));
         let until = entry
-            .envelope
+            .envelope()
             .expires_at()
             .map_or(default_until, |at| at.min(default_until));
         if until <= now {
             return;
         }
-        let key = match entry.envelope.coalesce_key() {
+        let key = match entry.envelope().coalesce_key() {
             Some(key) => format!("k:{key}"),
-            None => format!("i:{}", entry.envelope.id()),
+            None => format!("i:{}", entry.envelope().id()),
         };
-        let bytes = key.len() + entry.envelope.heap_size() + 64;
+        let bytes = key.len() + entry.heap_size() + 64;
         let mut store = self.store.lock();
         if let Some(old) = store.by_key.get(&key).copied() {
             store.remove(old);
@@ -79,7 +79,7 @@ impl PersistentCache {
         store.by_key.insert(key.clone(), seq);
         store
             .by_channel
-            .entry(entry.envelope.channel().clone())
+            .entry(entry.envelope().channel().clone())
             .or_default()
             .push(seq);
         store.bytes += bytes;
@@ -137,7 +137,7 @@ impl Store {
         };
         self.bytes -= cached.bytes;
         self.by_key.remove(&cached.key);
-        let channel = cached.entry.envelope.channel();
+        let channel = cached.entry.envelope().channel();
         if let Some(seqs) = self.by_channel.get_mut(channel) {
             seqs.retain(|s| *s != seq);
             if seqs.is_empty() {
@@ -181,17 +181,14 @@ mod tests {
     use crate::{Cursor, EventType, Hub, ManualClock, Message};
 
     fn entry(hub: &Hub, n: u64, message: Message) -> Entry {
-        Entry {
-            cursor: Cursor::new(1, n, 0),
-            envelope: Arc::new(hub.encode(message).unwrap()),
-        }
+        Entry::new(Cursor::new(1, n, 0), Arc::new(hub.encode(message).unwrap()))
     }
 
     fn values(entries: &[Entry]) -> Vec<String> {
         entries
             .iter()
             .map(|e| {
-                let body = std::str::from_utf8(e.envelope.body()).unwrap();
+                let body = std::str::from_utf8(e.envelope().body()).unwrap();
                 let json: serde_json::Value = serde_json::from_str(
                     body.lines().nth(1).unwrap().strip_prefix("data: ").unwrap(),
                 )
@@ -208,7 +205,7 @@ mod tests {
         let message =
             |c: Channel, v: &str| Message::new(c, EventType::Alert, json!(v)).persistent();
         let first = entry(&hub, 1, message(Channel::ALERTS, "a1"));
-        let size = first.envelope.heap_size() + "i:".len() + first.envelope.id().len() + 64;
+        let size = first.heap_size() + "i:".len() + first.envelope().id().len() + 64;
         let cache = PersistentCache::new(
             size * 3,
             Duration::from_secs(60),

@@ -1,6 +1,6 @@
 //! The bounded per-connection queue: priority shedding, TTL expiry, coalescing.
 
-use std::collections::VecDeque;
+use std::{collections::VecDeque, sync::Arc};
 
 use bytes::{BufMut, Bytes, BytesMut};
 
@@ -9,19 +9,35 @@ use crate::{Cursor, message::CoalesceKey};
 /// The ring capacity an empty queue may keep; above it the memory is given back.
 const IDLE_CAPACITY: usize = 8;
 
-/// One frame waiting to be written to a connection.
-#[derive(Debug, Clone)]
-pub(crate) struct Entry {
-    pub(crate) frame: Bytes,
+/// One encoded frame and what a queue decides by: encoded once, then shared by every queue
+/// that holds it (live dispatch, replay and persistent delivery clone the `Arc`).
+#[derive(Debug)]
+pub(crate) struct Frame {
+    pub(crate) bytes: Bytes,
     pub(crate) cursor: Option<Cursor>,
     pub(crate) priority: u8,
     pub(crate) expires_at: Option<u64>,
     pub(crate) coalesce: Option<CoalesceKey>,
 }
 
-impl Entry {
+impl Frame {
+    /// A frame outside the log (a system event): no cursor, no expiry, no coalescing.
+    pub(crate) fn system(bytes: Bytes, priority: u8) -> Arc<Self> {
+        Arc::new(Self {
+            bytes,
+            cursor: None,
+            priority,
+            expires_at: None,
+            coalesce: None,
+        })
+    }
+
     fn is_expired(&self, now_ms: u64) -> bool {
         self.expires_at.is_some_and(|at| now_ms >= at)
+    }
+
+    fn len(&self) -> usize {
+        self.bytes.len()
     }
 }
 
@@ -49,13 +65,14 @@ pub(crate) struct Popped {
     pub(crate) expired: u32,
 }
 
-/// A bounded FIFO of encoded frames.
+/// A bounded FIFO of shared, encoded frames.
 ///
 /// Frames are written in the order they were queued (cursor order); priority only decides what
-/// is shed when the queue is full.
+/// is shed when the queue is full. A queued frame costs the queue one pointer: the bytes belong
+/// to the log entry or system event they were encoded for.
 #[derive(Debug)]
 pub(crate) struct Queue {
-    entries: VecDeque<Entry>,
+    entries: VecDeque<Arc<Frame>>,
     capacity: usize,
     bytes: usize,
 }
@@ -83,13 +100,13 @@ impl Queue {
         self.bytes
     }
 
-    /// Queues `entry` at the back, making room as decision 3 of the architecture describes:
+    /// Queues `frame` at the back, making room as decision 3 of the architecture describes:
     /// coalesce, then drop expired frames, then shed a lower-priority frame; a full queue of
     /// frames at least as important as the new one means the connection is too slow, unless the
     /// new frame is strictly the least important, in which case it is the one shed.
-    pub(crate) fn push(&mut self, entry: Entry, now_ms: u64) -> Pushed {
+    pub(crate) fn push(&mut self, frame: Arc<Frame>, now_ms: u64) -> Pushed {
         let mut out = Pushed::default();
-        if let Some(key) = &entry.coalesce {
+        if let Some(key) = &frame.coalesce {
             if let Some(pos) = self
                 .entries
                 .iter()
@@ -108,7 +125,7 @@ impl Queue {
                 .entries
                 .iter()
                 .enumerate()
-                .filter(|(_, e)| e.priority < entry.priority)
+                .filter(|(_, e)| e.priority < frame.priority)
                 .min_by_key(|(i, e)| (e.priority, *i))
                 .map(|(i, _)| i);
             match victim {
@@ -116,7 +133,7 @@ impl Queue {
                     self.remove(pos);
                     out.shed += 1;
                 }
-                None if self.entries.iter().all(|e| e.priority > entry.priority) => {
+                None if self.entries.iter().all(|e| e.priority > frame.priority) => {
                     out.shed += 1;
                     return out;
                 }
@@ -126,8 +143,8 @@ impl Queue {
                 }
             }
         }
-        self.bytes += entry.frame.len();
-        self.entries.push_back(entry);
+        self.bytes += frame.len();
+        self.entries.push_back(frame);
         out.queued = true;
         out
     }
@@ -136,16 +153,20 @@ impl Queue {
     ///
     /// Only frames older than the first live cursor are kept (`first_live`), so a message that
     /// arrived both live and from history is written once. Returns how many were placed.
-    pub(crate) fn prepend(&mut self, earlier: Vec<Entry>, first_live: Option<&Cursor>) -> usize {
+    pub(crate) fn prepend(
+        &mut self,
+        earlier: Vec<Arc<Frame>>,
+        first_live: Option<&Cursor>,
+    ) -> usize {
         let mut placed = 0;
-        for entry in earlier.into_iter().rev() {
-            let older = match (&entry.cursor, first_live) {
+        for frame in earlier.into_iter().rev() {
+            let older = match (&frame.cursor, first_live) {
                 (Some(c), Some(live)) => c < live,
                 _ => true,
             };
             if older {
-                self.bytes += entry.frame.len();
-                self.entries.push_front(entry);
+                self.bytes += frame.len();
+                self.entries.push_front(frame);
                 placed += 1;
             }
         }
@@ -153,40 +174,37 @@ impl Queue {
     }
 
     /// Pops frames for one write: every queued frame up to `max_bytes` (at least one), skipping
-    /// expired ones, concatenated into one chunk.
+    /// expired ones. One frame is handed out as it is; several are copied into one chunk of
+    /// exactly their size.
     pub(crate) fn pop_batch(&mut self, now_ms: u64, max_bytes: usize) -> Popped {
         let mut out = Popped::default();
-        let mut first: Option<Bytes> = None;
-        let mut buf: Option<BytesMut> = None;
-        while let Some(entry) = self.entries.front() {
-            if entry.is_expired(now_ms) {
-                let entry = self.entries.pop_front().expect("front exists");
-                self.bytes -= entry.frame.len();
+        // What the batch takes: `take` frames from the front, `size` bytes of unexpired ones.
+        let (mut take, mut size) = (0, 0);
+        for frame in &self.entries {
+            if frame.is_expired(now_ms) {
                 out.expired += 1;
+            } else if out.frames > 0 && size + frame.len() > max_bytes {
+                break;
+            } else {
+                out.frames += 1;
+                size += frame.len();
+            }
+            take += 1;
+        }
+        let mut batch = (out.frames > 1).then(|| BytesMut::with_capacity(size));
+        for frame in self.entries.drain(..take) {
+            self.bytes -= frame.len();
+            if frame.is_expired(now_ms) {
                 continue;
             }
-            let size = first.as_ref().map_or(0, Bytes::len) + buf.as_ref().map_or(0, BytesMut::len);
-            if size > 0 && size + entry.frame.len() > max_bytes {
-                break;
-            }
-            let entry = self.entries.pop_front().expect("front exists");
-            self.bytes -= entry.frame.len();
-            out.frames += 1;
-            match (&first, &mut buf) {
-                (None, _) => first = Some(entry.frame),
-                (Some(f), None) => {
-                    let mut b = BytesMut::with_capacity((f.len() + entry.frame.len()) * 2);
-                    b.put_slice(f);
-                    b.put_slice(&entry.frame);
-                    buf = Some(b);
-                }
-                (Some(_), Some(b)) => b.put_slice(&entry.frame),
+            match &mut batch {
+                Some(buf) => buf.put_slice(&frame.bytes),
+                None => out.batch = Some(frame.bytes.clone()),
             }
         }
-        out.batch = match buf {
-            Some(b) => Some(b.freeze()),
-            None => first,
-        };
+        if let Some(buf) = batch {
+            out.batch = Some(buf.freeze());
+        }
         // A burst grows the ring; an idle connection should not keep it (measured: 13 KiB per
         // connection after a burst of 100 messages).
         if self.entries.is_empty() && self.entries.capacity() > IDLE_CAPACITY {
@@ -205,7 +223,7 @@ impl Queue {
 
     fn remove(&mut self, pos: usize) {
         if let Some(e) = self.entries.remove(pos) {
-            self.bytes -= e.frame.len();
+            self.bytes -= e.len();
         }
     }
 
@@ -215,7 +233,7 @@ impl Queue {
         self.entries.retain(|e| {
             let keep = !e.is_expired(now_ms);
             if !keep {
-                bytes -= e.frame.len();
+                bytes -= e.len();
             }
             keep
         });
@@ -228,9 +246,9 @@ impl Queue {
 mod tests {
     use super::*;
 
-    fn entry(name: &str, priority: u8) -> Entry {
-        Entry {
-            frame: Bytes::from(format!("data: {name}\n\n")),
+    fn entry(name: &str, priority: u8) -> Frame {
+        Frame {
+            bytes: Bytes::from(format!("data: {name}\n\n")),
             cursor: None,
             priority,
             expires_at: None,
@@ -252,7 +270,7 @@ mod tests {
     fn fifo_within_capacity() {
         let mut q = Queue::new(3);
         for name in ["a", "b", "c"] {
-            assert!(q.push(entry(name, 5), 0).queued);
+            assert!(q.push(Arc::new(entry(name, 5)), 0).queued);
         }
         assert_eq!(q.bytes(), 3 * "data: a\n\n".len());
         assert_eq!(drain(&mut q, 0), "a b c");
@@ -262,10 +280,10 @@ mod tests {
     #[test]
     fn sheds_the_oldest_lowest_priority_frame() {
         let mut q = Queue::new(3);
-        q.push(entry("low1", 1), 0);
-        q.push(entry("mid", 5), 0);
-        q.push(entry("low2", 1), 0);
-        let out = q.push(entry("high", 9), 0);
+        q.push(Arc::new(entry("low1", 1)), 0);
+        q.push(Arc::new(entry("mid", 5)), 0);
+        q.push(Arc::new(entry("low2", 1)), 0);
+        let out = q.push(Arc::new(entry("high", 9)), 0);
         assert_eq!(
             out,
             Pushed {
@@ -280,9 +298,9 @@ mod tests {
     #[test]
     fn a_new_frame_less_important_than_all_queued_is_itself_shed() {
         let mut q = Queue::new(2);
-        q.push(entry("a", 7), 0);
-        q.push(entry("b", 7), 0);
-        let out = q.push(entry("c", 3), 0);
+        q.push(Arc::new(entry("a", 7)), 0);
+        q.push(Arc::new(entry("b", 7)), 0);
+        let out = q.push(Arc::new(entry("c", 3)), 0);
         assert_eq!(
             out,
             Pushed {
@@ -297,9 +315,9 @@ mod tests {
     #[test]
     fn equal_priorities_mean_too_slow() {
         let mut q = Queue::new(2);
-        q.push(entry("a", 5), 0);
-        q.push(entry("b", 5), 0);
-        let out = q.push(entry("c", 5), 0);
+        q.push(Arc::new(entry("a", 5)), 0);
+        q.push(Arc::new(entry("b", 5)), 0);
+        let out = q.push(Arc::new(entry("c", 5)), 0);
         assert!(out.too_slow);
         assert!(!out.queued);
         assert_eq!(q.len(), 2);
@@ -309,14 +327,14 @@ mod tests {
     fn expired_frames_make_room_before_shedding() {
         let mut q = Queue::new(2);
         q.push(
-            Entry {
+            Arc::new(Frame {
                 expires_at: Some(100),
                 ..entry("old", 1)
-            },
+            }),
             0,
         );
-        q.push(entry("keep", 1), 0);
-        let out = q.push(entry("new", 5), 100);
+        q.push(Arc::new(entry("keep", 1)), 0);
+        let out = q.push(Arc::new(entry("new", 5)), 100);
         assert_eq!(
             out,
             Pushed {
@@ -331,15 +349,15 @@ mod tests {
     #[test]
     fn expired_frames_are_skipped_when_written() {
         let mut q = Queue::new(4);
-        q.push(entry("a", 5), 0);
+        q.push(Arc::new(entry("a", 5)), 0);
         q.push(
-            Entry {
+            Arc::new(Frame {
                 expires_at: Some(50),
                 ..entry("b", 5)
-            },
+            }),
             0,
         );
-        q.push(entry("c", 5), 0);
+        q.push(Arc::new(entry("c", 5)), 0);
         let popped = q.pop_batch(50, usize::MAX);
         assert_eq!(popped.frames, 2);
         assert_eq!(popped.expired, 1);
@@ -352,18 +370,18 @@ mod tests {
         let key = CoalesceKey::new("refresh:alerts").unwrap();
         let mut q = Queue::new(4);
         q.push(
-            Entry {
+            Arc::new(Frame {
                 coalesce: Some(key.clone()),
                 ..entry("r1", 5)
-            },
+            }),
             0,
         );
-        q.push(entry("x", 5), 0);
+        q.push(Arc::new(entry("x", 5)), 0);
         let out = q.push(
-            Entry {
+            Arc::new(Frame {
                 coalesce: Some(key),
                 ..entry("r2", 5)
-            },
+            }),
             0,
         );
         assert_eq!(out.coalesced, 1);
@@ -374,12 +392,12 @@ mod tests {
     fn an_emptied_queue_gives_back_a_large_ring() {
         let mut q = Queue::new(256);
         for n in 0..100 {
-            q.push(entry(&n.to_string(), 5), 0);
+            q.push(Arc::new(entry(&n.to_string(), 5)), 0);
         }
         assert!(q.entries.capacity() >= 100);
         q.pop_batch(0, usize::MAX);
         assert_eq!(q.entries.capacity(), 0);
-        q.push(entry("a", 5), 0);
+        q.push(Arc::new(entry("a", 5)), 0);
         q.pop_batch(0, usize::MAX);
         assert!(q.entries.capacity() <= IDLE_CAPACITY);
     }
@@ -388,7 +406,7 @@ mod tests {
     fn batches_respect_the_byte_limit_but_take_at_least_one() {
         let mut q = Queue::new(8);
         for name in ["a", "b", "c"] {
-            q.push(entry(name, 5), 0);
+            q.push(Arc::new(entry(name, 5)), 0);
         }
         let frame = "data: a\n\n".len();
         let popped = q.pop_batch(0, frame * 2);
@@ -399,38 +417,55 @@ mod tests {
     }
 
     #[test]
+    fn one_frame_is_handed_out_without_a_copy_and_several_in_one_chunk() {
+        let mut q = Queue::new(8);
+        let a = Arc::new(entry("a", 5));
+        q.push(Arc::clone(&a), 0);
+        let popped = q.pop_batch(0, usize::MAX);
+        assert_eq!(popped.batch.unwrap().as_ptr(), a.bytes.as_ptr());
+        q.push(Arc::clone(&a), 0);
+        q.push(Arc::new(entry("b", 5)), 0);
+        let popped = q.pop_batch(0, usize::MAX);
+        assert_eq!(&popped.batch.unwrap()[..], b"data: a\n\ndata: b\n\n");
+        assert_eq!(Arc::strong_count(&a), 1, "popped frames are released");
+    }
+
+    #[test]
     fn prepend_skips_frames_at_or_after_the_first_live_cursor() {
         let c = |n| Some(Cursor::new(1, n, 0));
         let mut q = Queue::new(8);
         q.push(
-            Entry {
+            Arc::new(Frame {
                 cursor: c(3),
                 ..entry("3", 5)
-            },
+            }),
             0,
         );
         q.push(
-            Entry {
+            Arc::new(Frame {
                 cursor: c(4),
                 ..entry("4", 5)
-            },
+            }),
             0,
         );
         let placed = q.prepend(
-            vec![
-                Entry {
+            [
+                Frame {
                     cursor: c(1),
                     ..entry("1", 5)
                 },
-                Entry {
+                Frame {
                     cursor: c(2),
                     ..entry("2", 5)
                 },
-                Entry {
+                Frame {
                     cursor: c(3),
                     ..entry("3", 5)
                 },
-            ],
+            ]
+            .into_iter()
+            .map(Arc::new)
+            .collect(),
             c(3).as_ref(),
         );
         assert_eq!(placed, 2);

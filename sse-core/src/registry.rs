@@ -1,10 +1,56 @@
-//! The indices of open connections: by id, channel, user, role and permission.
+//! The open connections: their indices (by id, channel, user, role and permission) and the
+//! roster that connections report to.
 
 use std::{collections::HashMap, hash::Hash, sync::Arc};
 
+use parking_lot::RwLock;
+
 use crate::{
-    Channel, ConnectionId, Envelope, Permission, Role, Target, UserId, connection::Connection,
+    Channel, Clock, ConnectionId, Envelope, Permission, Role, Target, UserId,
+    connection::Connection, hub::Counters,
 };
+
+/// What a connection's receiving half needs from its hub: the registry to leave when dropped,
+/// the counters it updates, the clock and the batch size. The hub holds it too; a
+/// [`Subscription`](crate::Subscription) holds nothing else of the hub.
+#[derive(Debug)]
+pub(crate) struct Roster {
+    pub(crate) registry: RwLock<Registry>,
+    pub(crate) counters: Counters,
+    pub(crate) clock: Clock,
+    pub(crate) max_batch_bytes: usize,
+}
+
+impl Roster {
+    pub(crate) fn new(clock: Clock, max_batch_bytes: usize) -> Self {
+        Self {
+            registry: RwLock::new(Registry::default()),
+            counters: Counters::default(),
+            clock,
+            max_batch_bytes,
+        }
+    }
+
+    /// Takes a connection out of the indices and gives back its queue.
+    pub(crate) fn unregister(&self, conn: &Connection) {
+        self.registry.write().remove(conn);
+        conn.release(&self.counters);
+    }
+
+    /// Takes the connections `select` picks out of the indices, under one lock, and returns
+    /// them.
+    pub(crate) fn take(
+        &self,
+        select: impl FnOnce(&Registry) -> Vec<Arc<Connection>>,
+    ) -> Vec<Arc<Connection>> {
+        let mut registry = self.registry.write();
+        let conns = select(&registry);
+        for conn in &conns {
+            registry.remove(conn);
+        }
+        conns
+    }
+}
 
 type Hasher = foldhash::fast::RandomState;
 type Index<K> = HashMap<K, ConnSet, Hasher>;

@@ -823,7 +823,7 @@ impl Backplane for GatedReplay {
     async fn publish(
         &self,
         envelope: Arc<Envelope>,
-    ) -> Result<Cursor, sse_core::error::BackplaneError> {
+    ) -> Result<sse_core::Entry, sse_core::error::BackplaneError> {
         self.inner.publish(envelope).await
     }
 

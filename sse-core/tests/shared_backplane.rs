@@ -37,13 +37,13 @@ impl SharedLog {
 
 #[async_trait::async_trait]
 impl Backplane for Handle {
-    async fn publish(&self, envelope: Arc<Envelope>) -> Result<Cursor, BackplaneError> {
+    async fn publish(&self, envelope: Arc<Envelope>) -> Result<Entry, BackplaneError> {
         let mut entries = self.0.entries.lock().unwrap();
         let cursor = Cursor::new(5, entries.len() as u64 + 1, 0);
         let bytes = envelope.to_transport();
         entries.push((cursor, bytes.clone()));
         let _ = self.0.tx.send((cursor, bytes));
-        Ok(cursor)
+        Ok(Entry::new(cursor, envelope))
     }
 
     fn subscribe(&self) -> Option<EntryStream> {
@@ -52,10 +52,8 @@ impl Backplane for Handle {
             rx,
             |mut rx| async move {
                 let (cursor, bytes) = rx.recv().await.ok()?;
-                let item = Envelope::from_transport(&bytes).map(|envelope| Entry {
-                    cursor,
-                    envelope: Arc::new(envelope),
-                });
+                let item = Envelope::from_transport(&bytes)
+                    .map(|envelope| Entry::new(cursor, Arc::new(envelope)));
                 Some((item, rx))
             },
         )))
@@ -69,9 +67,8 @@ impl Backplane for Handle {
         let newer: Vec<Entry> = entries
             .iter()
             .filter(|(c, _)| c > after)
-            .map(|(cursor, bytes)| Entry {
-                cursor: *cursor,
-                envelope: Arc::new(Envelope::from_transport(bytes).unwrap()),
+            .map(|(cursor, bytes)| {
+                Entry::new(*cursor, Arc::new(Envelope::from_transport(bytes).unwrap()))
             })
             .collect();
         Ok(if newer.len() > max {

@@ -429,7 +429,7 @@ fn eventsource_stream_panics_on_a_leading_bom() {
 
 #[test]
 fn heartbeat_and_retry_frames() {
-    let heartbeat = sse_core::frame::heartbeat(1_764_350_000_000);
+    let heartbeat = sse_core::system::heartbeat(1_764_350_000_000);
     assert_eq!(
         decode([&heartbeat[..]]),
         [dispatched(
@@ -440,7 +440,7 @@ fn heartbeat_and_retry_frames() {
         )]
     );
     // A `retry:`-only frame dispatches no event (it has no data), in the spec as here.
-    let retry = sse_core::frame::retry(Duration::from_secs(3));
+    let retry = sse_core::system::retry(Duration::from_secs(3));
     assert_eq!(decode([&retry[..]]), Vec::<Event>::new());
 }
 

@@ -15,7 +15,7 @@ use redis::{
     aio::{ConnectionManager, ConnectionManagerConfig},
 };
 use sse_core::{
-    Backplane, BackplaneStats, Cursor, EntryStream, Envelope, Replay, error::BackplaneError,
+    Backplane, BackplaneStats, Cursor, Entry, EntryStream, Envelope, Replay, error::BackplaneError,
 };
 use tokio::sync::{oneshot, watch};
 
@@ -359,8 +359,9 @@ impl RedisBackplane {
 
 #[async_trait::async_trait]
 impl Backplane for RedisBackplane {
-    async fn publish(&self, envelope: Arc<Envelope>) -> Result<Cursor, BackplaneError> {
-        self.within_timeout(self.append(&envelope)).await
+    async fn publish(&self, envelope: Arc<Envelope>) -> Result<Entry, BackplaneError> {
+        let cursor = self.within_timeout(self.append(&envelope)).await?;
+        Ok(Entry::new(cursor, envelope))
     }
 
     fn subscribe(&self) -> Option<EntryStream> {

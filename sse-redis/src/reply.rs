@@ -69,10 +69,7 @@ impl RawEntry {
             }
             other => other,
         })?;
-        Ok(Entry {
-            cursor: self.id.cursor(epoch),
-            envelope: Arc::new(envelope),
-        })
+        Ok(Entry::new(self.id.cursor(epoch), Arc::new(envelope)))
     }
 }
 

@@ -139,7 +139,7 @@ async fn replay_is_a_gap_for_other_epochs_unknown_entries_and_too_many_entries()
     let backplane: &Arc<sse_redis::RedisBackplane> = &a.backplane;
 
     let entries = |replay: Replay| match replay {
-        Replay::Entries(entries) => entries.into_iter().map(|e| e.cursor).collect::<Vec<_>>(),
+        Replay::Entries(entries) => entries.into_iter().map(|e| e.cursor()).collect::<Vec<_>>(),
         Replay::Gap { head } => panic!("a gap (head {head:?})"),
     };
     let gap = |replay: Replay| match replay {

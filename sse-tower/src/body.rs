@@ -13,10 +13,10 @@ use std::{
 use bytes::{Bytes, BytesMut};
 use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
-use sse_core::{ConnectionId, Subscription, frame};
+use sse_core::{ConnectionId, Subscription, system};
 use tokio::sync::futures::OwnedNotified;
 
-use crate::{heartbeat::Heartbeat, limit::Permits};
+use crate::{heartbeat::Heartbeat, limit::Permits, observe::Tracker};
 
 /// The body of an SSE response: the stream's frames, or the JSON body of a refusal.
 ///
@@ -177,7 +177,7 @@ fn poll_stream(state: Pin<&mut StreamState>, cx: &mut Context<'_>) -> Poll<Optio
             .is_some_and(|deadline| tokio::time::Instant::now() >= deadline)
         {
             *state.ended = true;
-            return Poll::Ready(Some(frame::retry(*state.retry)));
+            return Poll::Ready(Some(system::retry(*state.retry)));
         }
         if !*state.wrote_since_tick {
             state.subscription.touch();
@@ -199,28 +199,6 @@ impl fmt::Debug for SseBody {
                 .field("connection", &state.subscription.id())
                 .field("ended", &state.ended)
                 .finish(),
-        }
-    }
-}
-
-/// Records the end of a stream in logs and metrics when the body is dropped.
-#[derive(Debug)]
-pub(crate) struct Tracker {
-    pub(crate) connection_id: ConnectionId,
-}
-
-impl Drop for Tracker {
-    fn drop(&mut self) {
-        tracing::info!(
-            target: "sse_tower",
-            connection_id = %self.connection_id,
-            outcome = "closed",
-            "sse stream closed"
-        );
-        #[cfg(feature = "metrics")]
-        {
-            metrics::counter!("sse_connections_closed_total").increment(1);
-            metrics::gauge!("sse_connections_active").decrement(1.0);
         }
     }
 }

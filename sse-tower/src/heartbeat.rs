@@ -8,7 +8,7 @@ use std::{
 
 use bytes::Bytes;
 use parking_lot::Mutex;
-use sse_core::{Clock, frame};
+use sse_core::{Clock, system};
 use tokio::sync::Notify;
 
 /// The shared heartbeat of an endpoint: one task ticks at the interval, encodes the
@@ -27,7 +27,7 @@ impl Heartbeat {
         Self {
             interval,
             notify: Arc::new(Notify::new()),
-            frame: Mutex::new(frame::heartbeat(clock.now_ms())),
+            frame: Mutex::new(system::heartbeat(clock.now_ms())),
             started: AtomicBool::new(false),
             clock,
         }
@@ -55,7 +55,7 @@ impl Heartbeat {
                 let Some(heartbeat) = weak.upgrade() else {
                     break;
                 };
-                *heartbeat.frame.lock() = frame::heartbeat(heartbeat.clock.now_ms());
+                *heartbeat.frame.lock() = system::heartbeat(heartbeat.clock.now_ms());
                 heartbeat.notify.notify_waiters();
             }
         });

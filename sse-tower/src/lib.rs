@@ -80,19 +80,26 @@
 //! ```
 
 mod body;
+mod client_addr;
 mod config;
 pub mod error;
 mod future;
 mod heartbeat;
 mod layer;
 mod limit;
+mod observe;
+mod policy;
+pub mod prelude;
 mod request;
+mod route;
 mod service;
 
 pub use body::SseBody;
+pub use client_addr::ClientAddr;
 pub use config::{ChannelRule, RateLimit, StreamConfig, TrustedProxies};
-pub use future::{ResponseFuture, RouteFuture};
-pub use layer::{RouteBody, SseLayer, SseRoute};
-pub use request::{ClientAddr, last_event_id};
+pub use future::ResponseFuture;
+pub use layer::SseLayer;
+pub use request::last_event_id;
+pub use route::{RouteBody, RouteFuture, SseRoute};
 pub use service::SseService;
 pub use sse_core;

@@ -9,20 +9,17 @@ use std::{
 
 use bytes::{BufMut, Bytes, BytesMut};
 use http::{HeaderValue, Request, Response, header, request::Parts};
-use serde::Serialize;
-use sse_core::{
-    Channel, ConnectOptions, Connected, FrameBuilder, Hub, Identity, Permission,
-    error::ConnectError,
-};
+use sse_core::{ConnectOptions, Connected, Hub, error::ConnectError, system};
 use tower_service::Service;
 
 use crate::{
-    SseBody, StreamConfig,
-    body::Tracker,
+    SseBody, StreamConfig, client_addr,
     error::Rejection,
     future::ResponseFuture,
     heartbeat::Heartbeat,
     limit::{Limits, Permits},
+    observe,
+    policy::{self, Authorized},
     request::{self, StreamRequest},
 };
 
@@ -116,20 +113,7 @@ impl SseService {
         match self.open(&parts).await {
             Ok(response) => response,
             Err(rejection) => {
-                tracing::info!(
-                    target: "sse_tower",
-                    status = rejection.status().as_u16(),
-                    error = rejection.code(),
-                    outcome = "rejected",
-                    "sse stream refused: {}",
-                    rejection.message()
-                );
-                #[cfg(feature = "metrics")]
-                metrics::counter!(
-                    "sse_connections_rejected_total",
-                    "status" => rejection.status().as_str().to_owned()
-                )
-                .increment(1);
+                observe::rejected(&rejection);
                 rejection.into_response()
             }
         }
@@ -139,7 +123,7 @@ impl SseService {
         let shared = &*self.shared;
         let config = &shared.config;
         // Every attempt counts against the connection rate, malformed ones included.
-        let (_, client_ip) = request::client(parts, config);
+        let (_, client_ip) = client_addr::client(parts, config);
         shared.limits.check_rate(client_ip)?;
         let request = request::parse(parts, config)?;
         if self.hub.is_shutting_down() {
@@ -150,112 +134,25 @@ impl SseService {
         }
         let mut permits = shared.limits.acquire(request.client_ip)?;
         let identity = config.authenticator.authenticate(parts).await?;
-        let (identity, permissions, channels) = self.authorize(identity, &request).await?;
+        let authorized = policy::authorize(config, &self.hub, identity, &request).await?;
         shared
             .limits
-            .acquire_user(&mut permits, identity.user_id())?;
-        self.connect(request, channels, identity, permissions, permits)
-            .await
-    }
-
-    /// Checks the endpoint's and the channels' rules; returns the identity, its effective
-    /// permissions and the channels to subscribe to.
-    ///
-    /// A channel the client asked for by name must be allowed (401 or 403 otherwise); from the
-    /// endpoint's default channels, those the client may not read are left out.
-    async fn authorize(
-        &self,
-        identity: Option<Identity>,
-        request: &StreamRequest,
-    ) -> Result<(Identity, Vec<Permission>, Vec<Channel>), Rejection> {
-        let config = &self.shared.config;
-        let restricts = |rule: &crate::ChannelRule| {
-            rule.require_auth || !rule.roles.is_empty() || !rule.permissions.is_empty()
-        };
-        let needs_identity = config.needs_identity()
-            || (request.explicit
-                && request
-                    .channels
-                    .iter()
-                    .filter_map(|c| config.channel_rules.get(c))
-                    .any(restricts));
-        let identity = match identity {
-            Some(identity) if identity.is_authenticated() => identity,
-            _ if needs_identity => {
-                return Err(Rejection::unauthorized("authentication required"));
-            }
-            other => other.unwrap_or_default(),
-        };
-        let permissions = match &config.permission_resolver {
-            Some(resolver) => resolver.resolve(&identity).await?,
-            None => self.hub.permission_resolver().resolve(&identity).await?,
-        };
-        let holds_role = |roles: &[sse_core::Role]| roles.iter().any(|r| identity.has_role(r));
-        let holds_permission =
-            |wanted: &[Permission]| wanted.iter().any(|p| permissions.contains(p));
-        if !config.allowed_roles.is_empty() && !holds_role(&config.allowed_roles) {
-            return Err(Rejection::forbidden(format!(
-                "one of the roles {} is required",
-                list(&config.allowed_roles)
-            )));
-        }
-        if !config.allowed_permissions.is_empty() && !holds_permission(&config.allowed_permissions)
-        {
-            return Err(Rejection::forbidden(format!(
-                "one of the permissions {} is required",
-                list(&config.allowed_permissions)
-            )));
-        }
-        let mut channels = Vec::with_capacity(request.channels.len());
-        for channel in &request.channels {
-            let refusal = config.channel_rules.get(channel).and_then(|rule| {
-                if rule.require_auth && !identity.is_authenticated() {
-                    Some(Rejection::unauthorized("authentication required"))
-                } else if !rule.roles.is_empty() && !holds_role(&rule.roles) {
-                    Some(Rejection::forbidden(format!(
-                        "channel \"{channel}\" requires one of the roles {}",
-                        list(&rule.roles)
-                    )))
-                } else if !rule.permissions.is_empty() && !holds_permission(&rule.permissions) {
-                    Some(Rejection::forbidden(format!(
-                        "channel \"{channel}\" requires one of the permissions {}",
-                        list(&rule.permissions)
-                    )))
-                } else {
-                    None
-                }
-            });
-            match refusal {
-                Some(refusal) if request.explicit => return Err(refusal),
-                Some(_) => {}
-                None => channels.push(channel.clone()),
-            }
-        }
-        if channels.is_empty() {
-            if !identity.is_authenticated() {
-                return Err(Rejection::unauthorized("authentication required"));
-            }
-            return Err(Rejection::forbidden(
-                "none of this endpoint's channels may be read with these credentials",
-            ));
-        }
-        Ok((identity, permissions, channels))
+            .acquire_user(&mut permits, authorized.identity.user_id())?;
+        self.connect(request, authorized, permits).await
     }
 
     async fn connect(
         &self,
         request: StreamRequest,
-        channels: Vec<Channel>,
-        identity: Identity,
-        permissions: Vec<Permission>,
+        authorized: Authorized,
         permits: Permits,
     ) -> Result<Response<SseBody>, Rejection> {
         let shared = &*self.shared;
         let config = &shared.config;
-        let user = identity.user_id().cloned();
-        let mut options = ConnectOptions::new(identity)
-            .channels(channels)
-            .permissions(permissions);
+        let user = authorized.identity.user_id().cloned();
+        let mut options = ConnectOptions::new(authorized.identity)
+            .channels(authorized.channels)
+            .permissions(authorized.permissions);
         if let Some(capacity) = config.queue_capacity {
             options = options.queue_capacity(capacity);
         }
@@ -276,26 +173,9 @@ impl SseService {
             ConnectError::Auth(err) => err.into(),
         })?;
         let connected = subscription.connected();
-        tracing::info!(
-            target: "sse_tower",
-            connection_id = %connected.connection_id,
-            user = user.as_ref().map(|u| u.as_str()),
-            channels = ?connected.channels.iter().map(Channel::as_str).collect::<Vec<_>>(),
-            resumed = connected.resumed,
-            history_gap = connected.history_gap,
-            outcome = "opened",
-            "sse stream opened"
-        );
-        #[cfg(feature = "metrics")]
-        {
-            metrics::counter!("sse_connections_opened_total").increment(1);
-            metrics::gauge!("sse_connections_active").increment(1.0);
-        }
+        let tracker = observe::opened(&connected, user.as_ref());
         shared.heartbeat.ensure_started();
         let preamble = preamble(&connected, config, self.hub.clock().now_ms());
-        let tracker = Tracker {
-            connection_id: connected.connection_id,
-        };
         let body = SseBody::stream(
             preamble,
             subscription,
@@ -320,52 +200,14 @@ impl SseService {
     }
 }
 
-/// The `retry:` hint and the `connected` event.
+/// The `retry:` hint and the `connected` event, written as the stream's first chunk.
 fn preamble(connected: &Connected, config: &StreamConfig, now_ms: u64) -> Bytes {
-    #[derive(Serialize)]
-    #[serde(rename_all = "camelCase")]
-    struct Data<'a> {
-        #[serde(flatten)]
-        connected: &'a Connected,
-        heartbeat_interval: u64,
-    }
-    #[derive(Serialize)]
-    struct Payload<'a> {
-        id: String,
-        channel: &'static str,
-        event: &'static str,
-        data: Data<'a>,
-        timestamp: u64,
-    }
-    let event = FrameBuilder::with_capacity(256)
-        .event("connected")
-        .expect("static event name")
-        .json_data(&Payload {
-            id: connected.connection_id.to_string(),
-            channel: "system",
-            event: "connected",
-            data: Data {
-                connected,
-                heartbeat_interval: u64::try_from(config.heartbeat_interval.as_millis())
-                    .unwrap_or(u64::MAX),
-            },
-            timestamp: now_ms,
-        })
-        .expect("the connected event always serialises")
-        .finish();
-    let retry = sse_core::frame::retry(config.retry);
+    let retry = system::retry(config.retry);
+    let event = system::connected(connected, config.heartbeat_interval, now_ms);
     let mut buf = BytesMut::with_capacity(retry.len() + event.len());
     buf.put_slice(&retry);
     buf.put_slice(&event);
     buf.freeze()
-}
-
-fn list<T: fmt::Display>(items: &[T]) -> String {
-    items
-        .iter()
-        .map(|i| format!("\"{i}\""))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 impl<B> Service<Request<B>> for SseService {

@@ -1,4 +1,4 @@
-//! Hub statistics.
+//! Statistics and connection listings.
 
 use std::{
     collections::BTreeMap,
@@ -8,7 +8,87 @@ use std::{
 use parking_lot::Mutex;
 use serde::Serialize;
 
-use crate::{BackplaneStats, Channel};
+use super::Hub;
+use crate::{BackplaneStats, Channel, ConnectionId, ConnectionInfo, UserId};
+
+impl Hub {
+    /// A snapshot of the statistics.
+    pub fn stats(&self) -> HubStats {
+        let inner = &self.inner;
+        let roster = &inner.roster;
+        let (total_connections, connections_per_channel) = {
+            let registry = roster.registry.read();
+            let per_channel: BTreeMap<Channel, usize> = registry
+                .channel_counts()
+                .map(|(c, n)| (c.clone(), n))
+                .collect();
+            (registry.len(), per_channel)
+        };
+        let (persistent_messages, persistent_bytes) = inner.persistent.size();
+        let backplane = inner.backplane.stats();
+        let c = &roster.counters;
+        HubStats {
+            total_connections,
+            active_channels: connections_per_channel.len(),
+            connections_per_channel,
+            messages_per_minute: c.minute.count(roster.clock.now_ms()),
+            messages_sent: c.sent.load(Relaxed),
+            messages_dispatched: c.dispatched.load(Relaxed),
+            queued: c.queued.load(Relaxed),
+            delivered: c.delivered.load(Relaxed),
+            shed: c.shed.load(Relaxed),
+            expired: c.expired.load(Relaxed),
+            coalesced: c.coalesced.load(Relaxed),
+            closed_slow: c.closed_slow.load(Relaxed),
+            replayed: c.replayed.load(Relaxed),
+            history_gaps: c.history_gaps.load(Relaxed),
+            backplane_errors: c.backplane_errors.load(Relaxed),
+            persistent_messages,
+            memory: MemoryStats {
+                queues: c.queue_bytes.load(Relaxed),
+                history: backplane.bytes,
+                persistent_cache: persistent_bytes,
+            },
+            backplane,
+        }
+    }
+
+    /// The number of open connections.
+    pub fn connection_count(&self) -> usize {
+        self.inner.roster.registry.read().len()
+    }
+
+    /// What the hub knows about one connection, or `None` if it is not open.
+    pub fn connection_info(&self, id: ConnectionId) -> Option<ConnectionInfo> {
+        let conn = self.inner.roster.registry.read().get(id).cloned();
+        conn.map(|c| c.info())
+    }
+
+    /// Every open connection, ordered by id.
+    pub fn connections(&self) -> Vec<ConnectionInfo> {
+        let conns: Vec<_> = self.inner.roster.registry.read().all().cloned().collect();
+        sorted(conns.iter().map(|c| c.info()))
+    }
+
+    /// The open connections of one user, ordered by id.
+    pub fn connections_of(&self, user: &UserId) -> Vec<ConnectionInfo> {
+        let conns: Vec<_> = self
+            .inner
+            .roster
+            .registry
+            .read()
+            .of_user(user)
+            .cloned()
+            .collect();
+        sorted(conns.iter().map(|c| c.info()))
+    }
+}
+
+fn sorted(infos: impl Iterator<Item = ConnectionInfo>) -> Vec<ConnectionInfo> {
+    let mut all: Vec<ConnectionInfo> = infos.collect();
+    all.sort_by_key(|c| c.id);
+    all
+}
 
 /// A snapshot of the hub's statistics, from [`Hub::stats`](crate::Hub::stats).
 ///
@@ -86,7 +166,9 @@ pub struct HubStats {
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct MemoryStats {
-    /// Frames waiting in connection queues.
+    /// Bytes of the frames waiting in connection queues, counted once per queue. A frame is
+    /// encoded once and shared by every queue that holds it (and by the history), so this is
+    /// the backlog's size rather than memory of its own.
     pub queues: usize,
     /// Replay history held in this process.
     pub history: usize,

@@ -1,0 +1,226 @@
+//! Building a hub.
+
+use std::{
+    collections::HashMap,
+    fmt,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, AtomicU64},
+    },
+    time::Duration,
+};
+
+use parking_lot::Mutex;
+
+use super::{Hub, HubConfig, HubInner, Ids, Mode, Shared};
+use crate::{
+    Backplane, Clock, HistoryConfig, IdentityPermissions, InMemoryBackplane, PermissionResolver,
+    Role, persistent::PersistentCache, registry::Roster,
+};
+
+/// Builds a [`Hub`].
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use sse_core::{HistoryConfig, Hub, Permission, Role, RolePermissions};
+///
+/// let hub = Hub::builder()
+///     .history(HistoryConfig::default().capacity(50_000))
+///     .queue_capacity(512)
+///     .max_payload_bytes(32 * 1024)
+///     .admin_role(Role::from_static("staff"))
+///     .permission_resolver(
+///         RolePermissions::new()
+///             .grant(Role::from_static("staff"), [Permission::from_static("dashboard.view")]),
+///     )
+///     .reconnect_retry(Duration::from_secs(2))
+///     .build();
+/// assert_eq!(hub.admin_role().as_str(), "staff");
+/// ```
+#[must_use]
+pub struct HubBuilder {
+    backplane: Option<Arc<dyn Backplane>>,
+    history: HistoryConfig,
+    clock: Clock,
+    resolver: Arc<dyn PermissionResolver>,
+    max_payload: usize,
+    queue_capacity: usize,
+    max_replay: usize,
+    max_batch_bytes: usize,
+    admin_role: Role,
+    reconnect_retry: Duration,
+    shutdown_jitter: Duration,
+    persistent_bytes: usize,
+    persistent_ttl: Duration,
+}
+
+impl Default for HubBuilder {
+    fn default() -> Self {
+        Self {
+            backplane: None,
+            history: HistoryConfig::default(),
+            clock: Clock::system(),
+            resolver: Arc::new(IdentityPermissions),
+            max_payload: 64 * 1024,
+            queue_capacity: 256,
+            max_replay: 1_000,
+            max_batch_bytes: 64 * 1024,
+            admin_role: Role::from_static("admin"),
+            reconnect_retry: Duration::from_secs(3),
+            shutdown_jitter: Duration::from_secs(5),
+            persistent_bytes: 8 * 1024 * 1024,
+            persistent_ttl: Duration::from_secs(24 * 60 * 60),
+        }
+    }
+}
+
+impl HubBuilder {
+    /// The backplane (default: an [`InMemoryBackplane`] with [`history`](Self::history)).
+    pub fn backplane(mut self, backplane: Arc<dyn Backplane>) -> Self {
+        self.backplane = Some(backplane);
+        self
+    }
+
+    /// The history kept by the default in-memory backplane (default: 10,000 messages, 64 MiB,
+    /// 5 minutes).
+    pub fn history(mut self, history: HistoryConfig) -> Self {
+        self.history = history;
+        self
+    }
+
+    /// The clock (default: the system clock).
+    pub fn clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The permission resolver applied when a connection opens (default: the identity's own
+    /// permissions).
+    pub fn permission_resolver(mut self, resolver: impl PermissionResolver) -> Self {
+        self.resolver = Arc::new(resolver);
+        self
+    }
+
+    /// The largest encoded `data:` payload accepted (default: 64 KiB).
+    pub fn max_payload_bytes(mut self, bytes: usize) -> Self {
+        self.max_payload = bytes;
+        self
+    }
+
+    /// The default queue capacity per connection, in frames (default: 256).
+    pub fn queue_capacity(mut self, frames: usize) -> Self {
+        self.queue_capacity = frames.max(1);
+        self
+    }
+
+    /// The most messages replayed to one reconnecting client; a longer gap is a
+    /// `history-gap` (default: 1,000).
+    pub fn max_replay(mut self, messages: usize) -> Self {
+        self.max_replay = messages;
+        self
+    }
+
+    /// The largest chunk handed to one write when several frames wait (default: 64 KiB).
+    pub fn max_batch_bytes(mut self, bytes: usize) -> Self {
+        self.max_batch_bytes = bytes.max(1);
+        self
+    }
+
+    /// The role [`Hub::notify_admins`] targets (default: `admin`).
+    pub fn admin_role(mut self, role: Role) -> Self {
+        self.admin_role = role;
+        self
+    }
+
+    /// The reconnection delay in the `retry:` frame that ends a stream (default: 3 s).
+    pub fn reconnect_retry(mut self, retry: Duration) -> Self {
+        self.reconnect_retry = retry;
+        self
+    }
+
+    /// The largest random delay added to the reconnection delay at shutdown (default: 5 s).
+    pub fn shutdown_jitter(mut self, jitter: Duration) -> Self {
+        self.shutdown_jitter = jitter;
+        self
+    }
+
+    /// The bytes the persistent-message cache may hold (default: 8 MiB).
+    pub fn persistent_cache_bytes(mut self, bytes: usize) -> Self {
+        self.persistent_bytes = bytes;
+        self
+    }
+
+    /// How long a persistent message without a TTL stays cached (default: 24 h).
+    pub fn persistent_ttl(mut self, ttl: Duration) -> Self {
+        self.persistent_ttl = ttl;
+        self
+    }
+
+    /// Builds the hub.
+    pub fn build(self) -> Hub {
+        let backplane = self.backplane.unwrap_or_else(|| {
+            Arc::new(InMemoryBackplane::with_clock(
+                self.history,
+                self.clock.clone(),
+            ))
+        });
+        let mode = match backplane.subscribe() {
+            None => Mode::Local {
+                sequencer: tokio::sync::Mutex::new(()),
+            },
+            Some(stream) => Mode::Shared(Shared {
+                stream: Mutex::new(Some(stream)),
+                dispatcher_running: AtomicBool::new(false),
+                waiters: Mutex::new(HashMap::new()),
+                next_send: AtomicU64::new(0),
+            }),
+        };
+        Hub {
+            inner: Arc::new(HubInner {
+                roster: Arc::new(Roster::new(self.clock.clone(), self.max_batch_bytes)),
+                config: HubConfig {
+                    max_payload: self.max_payload,
+                    queue_capacity: self.queue_capacity,
+                    max_replay: self.max_replay,
+                    admin_role: self.admin_role,
+                    reconnect_retry: self.reconnect_retry,
+                    reconnect_retry_ms: millis(self.reconnect_retry),
+                    shutdown_jitter: self.shutdown_jitter,
+                },
+                persistent: PersistentCache::new(
+                    self.persistent_bytes,
+                    self.persistent_ttl,
+                    self.clock,
+                ),
+                backplane,
+                mode,
+                resolver: self.resolver,
+                ids: Ids {
+                    prefix: format!("{:016x}", fastrand::u64(..)),
+                    next_connection: AtomicU64::new(0),
+                    next_message: AtomicU64::new(0),
+                },
+                shutting_down: AtomicBool::new(false),
+            }),
+        }
+    }
+}
+
+impl fmt::Debug for HubBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HubBuilder")
+            .field("backplane", &self.backplane)
+            .field("history", &self.history)
+            .field("max_payload", &self.max_payload)
+            .field("queue_capacity", &self.queue_capacity)
+            .field("admin_role", &self.admin_role)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A duration in whole milliseconds, saturating.
+pub(crate) fn millis(duration: Duration) -> u32 {
+    u32::try_from(duration.as_millis()).unwrap_or(u32::MAX)
+}

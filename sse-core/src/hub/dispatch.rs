@@ -1,0 +1,104 @@
+//! Dispatch: routing each log entry to this instance's connections.
+
+use std::sync::{Arc, atomic::Ordering::Relaxed};
+
+use super::{Hub, HubInner, Mode};
+use crate::{Entry, connection::Offered};
+
+/// What dispatching one entry did on this instance.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Dispatched {
+    pub(crate) sent: usize,
+    pub(crate) shed: usize,
+    pub(crate) closed: usize,
+}
+
+impl Hub {
+    /// Drives a shared backplane: dispatches every entry its stream yields to this instance's
+    /// connections, in log order. Returns when the stream ends; at once for a local backplane,
+    /// or if another dispatcher already runs.
+    ///
+    /// Spawn it once per hub when the backplane is shared (the `sse-redis` crate documents
+    /// this); sends fail with an error while it is not running.
+    pub async fn run_dispatcher(&self) {
+        let inner = &*self.inner;
+        let Mode::Shared(shared) = &inner.mode else {
+            return;
+        };
+        let Some(mut stream) = shared.stream.lock().take() else {
+            return;
+        };
+        shared.dispatcher_running.store(true, Relaxed);
+        struct Running<'a>(&'a super::Shared);
+        impl Drop for Running<'_> {
+            fn drop(&mut self) {
+                self.0.dispatcher_running.store(false, Relaxed);
+                // Pending sends learn that their message will not be dispatched here.
+                self.0.waiters.lock().clear();
+            }
+        }
+        let _running = Running(shared);
+        while let Some(item) =
+            std::future::poll_fn(|cx| futures_core::Stream::poll_next(stream.as_mut(), cx)).await
+        {
+            match item {
+                Ok(entry) => {
+                    let dispatched = inner.dispatch(&entry);
+                    let waiter = entry
+                        .envelope()
+                        .send_token()
+                        .and_then(|token| shared.waiters.lock().remove(token));
+                    if let Some(waiter) = waiter {
+                        let _ = waiter.send((entry.cursor(), dispatched));
+                    }
+                }
+                Err(_) => {
+                    inner.roster.counters.backplane_errors.fetch_add(1, Relaxed);
+                }
+            }
+        }
+    }
+}
+
+impl HubInner {
+    /// Routes one log entry to this instance's connections: every recipient's queue gets the
+    /// entry's shared frame.
+    pub(crate) fn dispatch(&self, entry: &Entry) -> Dispatched {
+        let roster = &*self.roster;
+        let now = roster.clock.now_ms();
+        roster.counters.dispatched.fetch_add(1, Relaxed);
+        let envelope = entry.envelope();
+        let mut out = Dispatched::default();
+        if envelope.is_expired(now) {
+            return out;
+        }
+        if envelope.is_persistent() {
+            self.persistent.insert(entry);
+        }
+        let frame = entry.queued();
+        let mut too_slow = Vec::new();
+        roster.registry.read().for_each_recipient(envelope, |conn| {
+            match conn.offer(
+                Arc::clone(&frame),
+                now,
+                &roster.counters,
+                self.config.reconnect_retry_ms,
+            ) {
+                Offered::Queued => out.sent += 1,
+                Offered::Shed => out.shed += 1,
+                Offered::ClosedSlow => {
+                    out.closed += 1;
+                    too_slow.push(Arc::clone(conn));
+                }
+                Offered::AlreadyClosed => {}
+            }
+        });
+        if !too_slow.is_empty() {
+            let mut registry = roster.registry.write();
+            for conn in &too_slow {
+                registry.remove(conn);
+            }
+        }
+        out
+    }
+}

@@ -1,0 +1,162 @@
+//! Publishing: validate and encode once, append to the log, and report what happened.
+
+use std::sync::{Arc, atomic::Ordering::Relaxed};
+
+use serde::Serialize;
+use tokio::sync::oneshot;
+
+use super::{Hub, HubInner, Mode, Shared, dispatch::Dispatched};
+use crate::{
+    Cursor, Envelope, Message, MessageId,
+    error::{BackplaneError, MessageError, SendError},
+};
+
+/// The outcome of a [`Hub::send`].
+///
+/// The counts are about this instance's connections: with a shared backplane, other instances
+/// deliver the message to their own connections.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct SendReport {
+    /// The message id.
+    pub id: MessageId,
+    /// The message's position in the log (its SSE event id).
+    pub cursor: Cursor,
+    /// Connections the message was queued for.
+    pub sent: usize,
+    /// Matching connections whose queue was full of more important messages: the message was
+    /// shed for them.
+    pub shed: usize,
+    /// Matching connections closed because they could not keep up; they resume from history.
+    pub closed: usize,
+}
+
+impl Hub {
+    /// Validates and encodes a message without sending it.
+    ///
+    /// # Errors
+    ///
+    /// [`MessageError`] naming the invalid field.
+    pub fn encode(&self, message: Message) -> Result<Envelope, MessageError> {
+        let inner = &self.inner;
+        let parts = message.into_parts();
+        let id = match parts.id.clone() {
+            Some(id) => id,
+            None => inner.ids.message(),
+        };
+        Envelope::encode(
+            parts,
+            id,
+            inner.roster.clock.now_ms(),
+            inner.config.max_payload,
+        )
+    }
+
+    /// Sends a message to every connection it targets.
+    ///
+    /// # Errors
+    ///
+    /// [`SendError::Invalid`] for an invalid message, [`SendError::Backplane`] when the
+    /// backplane fails (the message reached nobody; retry or fall back), and
+    /// [`SendError::ShuttingDown`] after [`shutdown`](Hub::shutdown).
+    pub async fn send(&self, message: Message) -> Result<SendReport, SendError> {
+        let mut envelope = self.encode(message)?;
+        if let Mode::Shared(shared) = &self.inner.mode {
+            // Marked before it is wrapped, so nothing is copied to mark it.
+            envelope.set_send_token(shared.token(&self.inner));
+        }
+        self.publish(Arc::new(envelope)).await
+    }
+
+    /// Sends an already encoded envelope (see [`encode`](Hub::encode)).
+    ///
+    /// With a shared backplane the envelope is marked with a token of this send; if the caller
+    /// still holds other references to it, that copies its routing metadata once.
+    ///
+    /// # Errors
+    ///
+    /// As [`send`](Hub::send), except for validation, which encoding did.
+    pub async fn send_envelope(&self, envelope: Arc<Envelope>) -> Result<SendReport, SendError> {
+        let envelope = match &self.inner.mode {
+            Mode::Shared(shared) => {
+                let mut envelope = Arc::unwrap_or_clone(envelope);
+                envelope.set_send_token(shared.token(&self.inner));
+                Arc::new(envelope)
+            }
+            Mode::Local { .. } => envelope,
+        };
+        self.publish(envelope).await
+    }
+
+    async fn publish(&self, envelope: Arc<Envelope>) -> Result<SendReport, SendError> {
+        let inner = &self.inner;
+        if inner.shutting_down.load(Relaxed) {
+            return Err(SendError::ShuttingDown);
+        }
+        let id = envelope.id().clone();
+        let (cursor, dispatched) = match &inner.mode {
+            Mode::Local { sequencer } => {
+                let _order = sequencer.lock().await;
+                let entry = inner.append(envelope).await?;
+                (entry.cursor(), inner.dispatch(&entry))
+            }
+            Mode::Shared(shared) => shared.publish(inner, envelope).await?,
+        };
+        let counters = &inner.roster.counters;
+        counters.sent.fetch_add(1, Relaxed);
+        counters.minute.record(inner.roster.clock.now_ms());
+        Ok(SendReport {
+            id,
+            cursor,
+            sent: dispatched.sent,
+            shed: dispatched.shed,
+            closed: dispatched.closed,
+        })
+    }
+}
+
+impl HubInner {
+    /// Appends to the backplane's log, counting a failure.
+    async fn append(&self, envelope: Arc<Envelope>) -> Result<crate::Entry, BackplaneError> {
+        self.backplane.publish(envelope).await.inspect_err(|_| {
+            self.roster.counters.backplane_errors.fetch_add(1, Relaxed);
+        })
+    }
+}
+
+impl Shared {
+    /// A token unique to one send, by which the dispatcher recognises the message when the
+    /// backplane hands it back (message ids are the application's and may repeat).
+    fn token(&self, inner: &HubInner) -> String {
+        format!(
+            "{}-{}",
+            inner.ids.prefix,
+            self.next_send.fetch_add(1, Relaxed) + 1
+        )
+    }
+
+    /// Appends the message and waits for this instance's dispatch of it.
+    async fn publish(
+        &self,
+        inner: &HubInner,
+        envelope: Arc<Envelope>,
+    ) -> Result<(Cursor, Dispatched), SendError> {
+        if !self.dispatcher_running.load(Relaxed) {
+            return Err(SendError::Backplane(BackplaneError::Unavailable(
+                "the hub's dispatcher is not running (spawn Hub::run_dispatcher)".into(),
+            )));
+        }
+        let token = envelope
+            .send_token()
+            .expect("shared sends are marked")
+            .to_owned();
+        let (tx, rx) = oneshot::channel();
+        self.waiters.lock().insert(token.clone(), tx);
+        if let Err(err) = inner.append(envelope).await {
+            self.waiters.lock().remove(&token);
+            return Err(err.into());
+        }
+        Ok(rx.await.map_err(|_| BackplaneError::Closed)?)
+    }
+}
