@@ -101,6 +101,8 @@ mod registry;
 mod shortcuts;
 mod subscription;
 pub mod system;
+#[cfg(feature = "test-util")]
+pub mod testing;
 
 /// The attribute that implements [`Authenticator`], [`PermissionResolver`] and [`Backplane`]
 /// (their methods are `async`, and the traits are used as `dyn`).
