@@ -1,5 +1,5 @@
 //! A hand-written [`Authenticator`] reading a bearer token, and a [`PermissionResolver`] mapping
-//! roles to permissions, behind the brief's analytics endpoint (`live-updates`, permission
+//! roles to permissions, behind an analytics endpoint (`live-updates`, permission
 //! `analytics.view` required).
 //!
 //! Run it with `cargo run -p examples --bin custom_auth`, then:

@@ -6,7 +6,7 @@
 //!   feature on an embedded hub, with a browser page built on `sse-js`;
 //! - [`axum_basic`]: an axum app with its own auth middleware, a stream and a publish endpoint;
 //! - [`custom_auth`]: a hand-written bearer-token `Authenticator` and a role-to-permission
-//!   `PermissionResolver` behind the brief's analytics endpoint;
+//!   `PermissionResolver` behind an analytics endpoint;
 //! - [`warp_basic`]: a warp app with its own auth filter, a stream and a publish endpoint;
 //! - [`poem_basic`]: a poem app with its own auth middleware, a stream and a publish endpoint.
 

@@ -95,7 +95,8 @@ async fn publish(Data(hub): Data<&Hub>, body: Body) -> Response {
                 "field": err.field(),
             }),
         ),
-        Err(err @ (SendError::ShuttingDown | SendError::Backplane(_))) => json_response(
+        // Shutting down, or the backplane failed.
+        Err(err) => json_response(
             StatusCode::SERVICE_UNAVAILABLE,
             &json!({ "error": "unavailable", "message": err.to_string() }),
         ),

@@ -30,7 +30,8 @@ pub async fn publish(State(hub): State<Hub>, body: Bytes) -> Response {
             })),
         )
             .into_response(),
-        Err(err @ (SendError::ShuttingDown | SendError::Backplane(_))) => error(
+        // Shutting down, or the backplane failed.
+        Err(err) => error(
             StatusCode::SERVICE_UNAVAILABLE,
             "unavailable",
             err.to_string(),

@@ -77,7 +77,8 @@ async fn publish(hub: Hub, body: Bytes) -> Response {
                 "field": err.field(),
             }),
         ),
-        Err(err @ (SendError::ShuttingDown | SendError::Backplane(_))) => error(
+        // Shutting down, or the backplane failed.
+        Err(err) => error(
             StatusCode::SERVICE_UNAVAILABLE,
             json!({ "error": "unavailable", "message": err.to_string() }),
         ),

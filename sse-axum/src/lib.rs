@@ -55,10 +55,13 @@
 
 mod error;
 mod extract;
+pub mod prelude;
 mod router;
 
 pub use error::SseRejection;
 pub use extract::{LastEventId, SseHub};
 pub use router::{AxumSse, SseRouterExt, stream};
-pub use sse_core::{self, Channel, Hub, Identity, Message};
-pub use sse_tower::{self, ChannelRule, RateLimit, StreamConfig};
+pub use sse_core::{
+    self, Channel, EventType, Hub, Identity, Message, Permission, Role, SendReport, Target, UserId,
+};
+pub use sse_tower::{self, ChannelRule, ClientAddr, RateLimit, StreamConfig, TrustedProxies};

@@ -60,7 +60,7 @@ impl Channel {
     /// Application-specific events.
     pub const CUSTOM: Self = Self::from_static("custom");
 
-    /// The eight well-known channels, in the order of the product brief.
+    /// The eight well-known channels.
     pub const WELL_KNOWN: [Self; 8] = [
         Self::ALERTS,
         Self::NOTIFICATIONS,

@@ -12,6 +12,7 @@ use http::StatusCode;
 ///
 /// Nothing was created; the caller corrects the value. Every variant names the field.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum NameError {
     /// The value is empty.
     #[error("{field} is empty")]
@@ -58,6 +59,7 @@ impl NameError {
 ///
 /// Nothing was written; the caller corrects the value.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum FrameError {
     /// An `id:` or `event:` value contains CR, LF or NUL, which would split or void the field.
     #[error("{field} contains {ch:?}, which cannot be sent in an SSE {field} field")]
@@ -71,6 +73,7 @@ pub enum FrameError {
 
 /// A message failed validation; it was not sent, and nothing else was affected.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum MessageError {
     /// A name field (channel, event, id, user, role or permission) is invalid.
     #[error(transparent)]
@@ -132,6 +135,7 @@ pub struct CursorError {
 /// a stored notification). For a replay, the connection is told to resynchronise with a
 /// `history-gap` refresh.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum BackplaneError {
     /// The backend is unreachable or answered with an error.
     #[error("backplane unavailable: {0}")]
@@ -152,6 +156,7 @@ pub enum BackplaneError {
 
 /// [`Hub::send`](crate::Hub::send) failed; the message reached nobody.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum SendError {
     /// The message is invalid; correct it and send again.
     #[error("invalid message: {0}")]
@@ -166,6 +171,7 @@ pub enum SendError {
 
 /// [`Hub::connect`](crate::Hub::connect) refused a connection.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ConnectError {
     /// The hub is shutting down; answer 503 Service Unavailable.
     #[error("hub is shutting down")]
@@ -249,5 +255,11 @@ impl AuthError {
     /// The human-readable message (the `message` field of the JSON body).
     pub fn message(&self) -> &str {
         &self.message
+    }
+
+    /// The status, code and message, moved out (for error types that wrap them without
+    /// copying).
+    pub fn into_parts(self) -> (StatusCode, Cow<'static, str>, Cow<'static, str>) {
+        (self.status, self.code, self.message)
     }
 }

@@ -17,7 +17,7 @@ use crate::{Cursor, Envelope, backplane::Entry};
 /// use sse_core::HistoryConfig;
 ///
 /// let config = HistoryConfig::default().capacity(5_000).max_age(Duration::from_secs(600));
-/// assert_eq!(config.get_capacity(), 5_000);
+/// # let _ = config;
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[must_use]
@@ -41,11 +41,6 @@ impl HistoryConfig {
         self
     }
 
-    /// The byte budget.
-    pub fn get_max_bytes(&self) -> usize {
-        self.max_bytes
-    }
-
     /// Keeps at most `capacity` entries (0 disables replay).
     pub fn capacity(mut self, capacity: usize) -> Self {
         self.capacity = capacity;
@@ -56,16 +51,6 @@ impl HistoryConfig {
     pub fn max_age(mut self, max_age: Duration) -> Self {
         self.max_age = max_age;
         self
-    }
-
-    /// The entry limit.
-    pub fn get_capacity(&self) -> usize {
-        self.capacity
-    }
-
-    /// The age limit.
-    pub fn get_max_age(&self) -> Duration {
-        self.max_age
     }
 }
 

@@ -33,8 +33,8 @@ const PERMISSION_RULE: Rule = Rule {
 
 /// A user id: 1 to 128 characters, no control characters.
 ///
-/// Integers and strings are both accepted (the product brief's user ids are numbers; many apps
-/// use UUIDs or e-mail addresses); the id is always a string on output, so `123` and `"123"` are
+/// Integers and strings are both accepted (many apps number their users; others use UUIDs or
+/// e-mail addresses); the id is always a string on output, so `123` and `"123"` are
 /// the same user.
 ///
 /// # Examples

@@ -101,6 +101,7 @@ mod registry;
 mod shortcuts;
 mod subscription;
 pub mod system;
+mod target;
 #[cfg(feature = "test-util")]
 pub mod testing;
 
@@ -121,6 +122,7 @@ pub use frame::FrameBuilder;
 pub use history::HistoryConfig;
 pub use hub::{Hub, HubBuilder, HubStats, MemoryStats, SendReport};
 pub use identity::{Identity, Permission, Role, UserId};
-pub use message::{CoalesceKey, Message, MessageId, Target};
+pub use message::{CoalesceKey, Message, MessageId};
 pub use shortcuts::{RefreshOptions, ToastKind, ToastOptions};
 pub use subscription::{Connected, Subscription};
+pub use target::Target;

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::{
-    Channel, EventType, Permission, Role, UserId,
+    Channel, EventType, Permission, Role, Target, UserId,
     error::NameError,
     name::{Name, Rule, is_id_char, name_from_string, name_type},
 };
@@ -62,52 +62,6 @@ impl MessageId {
     }
 }
 
-/// Who a message is for, besides being subscribed to its channel.
-///
-/// Serialised as on the wire: `all`, `authenticated`, `user-specific`, `role-based`,
-/// `permission-based`.
-///
-/// # Examples
-///
-/// ```
-/// use sse_core::Target;
-///
-/// let target: Target = serde_json::from_str("\"permission-based\"")?;
-/// assert_eq!(target, Target::PermissionBased);
-/// assert_eq!(target.as_str(), "permission-based");
-/// assert_eq!(Target::default(), Target::All);
-/// # Ok::<(), serde_json::Error>(())
-/// ```
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Target {
-    /// Every connection subscribed to the channel, anonymous ones included.
-    #[default]
-    All,
-    /// Every connection with a user id.
-    Authenticated,
-    /// The connections of the users in `targetUsers`.
-    UserSpecific,
-    /// Connections holding any of the roles in `targetRoles`.
-    RoleBased,
-    /// Connections holding any of the permissions in `targetPermissions` (after the
-    /// [`PermissionResolver`](crate::PermissionResolver)).
-    PermissionBased,
-}
-
-impl Target {
-    /// The wire name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::All => "all",
-            Self::Authenticated => "authenticated",
-            Self::UserSpecific => "user-specific",
-            Self::RoleBased => "role-based",
-            Self::PermissionBased => "permission-based",
-        }
-    }
-}
-
 /// A message to send through the [`Hub`](crate::Hub).
 ///
 /// A message goes to the connections subscribed to its `channel` that its `target` selects,
@@ -127,7 +81,7 @@ impl Target {
 /// - `coalesceKey`: a queued message with the same key is replaced by the newer one, so a slow
 ///   client gets only the latest refresh or cache invalidation.
 ///
-/// The JSON form uses the wire names, so the product brief's examples deserialize unchanged;
+/// The JSON form uses the wire names (what the HTTP publish API and the browser client use);
 /// `id` and `timestamp` may be left out and are filled in when the message is sent. User ids
 /// may be integers or strings.
 ///
@@ -501,7 +455,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn brief_examples_deserialize_unchanged() {
+    fn wire_format_examples_deserialize_unchanged() {
         let role_based: Message = serde_json::from_value(json!({
             "channel": "admin-actions",
             "event": "alert",

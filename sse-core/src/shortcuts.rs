@@ -1,4 +1,5 @@
-//! The product brief's helpers: toasts, admin notifications, broadcasts, cache invalidation.
+//! Shortcuts for the common messages: toasts, admin notifications, broadcasts, cache
+//! invalidation.
 
 use std::time::Duration;
 

@@ -112,6 +112,7 @@
 
 mod endpoint;
 mod hangup;
+pub mod prelude;
 
 pub use endpoint::SseEndpoint;
 pub use hangup::Hangup;

@@ -182,16 +182,16 @@ impl RedisBackplane {
         client: Client,
         config: RedisConfig,
     ) -> Result<Arc<Self>, BackplaneError> {
-        let limit = config.get_publish_timeout();
+        let limit = config.publish_timeout;
         let manager_config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(limit))
             .set_response_timeout(Some(limit))
-            .set_min_delay(tail::FIRST_RETRY.min(config.get_reconnect_max_delay()))
-            .set_max_delay(config.get_reconnect_max_delay());
+            .set_min_delay(tail::FIRST_RETRY.min(config.reconnect_max_delay))
+            .set_max_delay(config.reconnect_max_delay);
         let publish_script = Script::new(PUBLISH);
         let shared = Arc::new(Shared {
             client,
-            epoch_key: config.get_epoch_key(),
+            epoch_key: config.epoch_key(),
             config,
             closed: watch::Sender::new(false),
             entries: AtomicUsize::new(0),
@@ -271,7 +271,7 @@ impl RedisBackplane {
     }
 
     async fn append(&self, envelope: &Envelope) -> Result<Cursor, BackplaneError> {
-        let limit = self.shared.config.get_publish_timeout();
+        let limit = self.shared.config.publish_timeout;
         let mut tails = self.tails();
         // A tail that did not start from where `connect` found the stream's end starts where it
         // is when the tail first reaches Redis: an entry appended before would never come.
@@ -281,10 +281,10 @@ impl RedisBackplane {
         let bytes = envelope.to_transport();
         let mut invocation = self.publish_script.prepare_invoke();
         invocation
-            .key(self.shared.config.get_key())
+            .key(self.shared.config.key.as_str())
             .key(&self.shared.epoch_key)
             .arg(new_epoch())
-            .arg(self.shared.config.get_max_len())
+            .arg(self.shared.config.max_len)
             .arg(FIELD)
             .arg(&bytes[..]);
         let (epoch, id): (Value, Value) = invocation
@@ -307,10 +307,10 @@ impl RedisBackplane {
     }
 
     async fn read_after(&self, after: &Cursor, max: usize) -> Result<Replay, BackplaneError> {
-        let limit = self.shared.config.get_publish_timeout();
+        let limit = self.shared.config.publish_timeout;
         let mut invocation = self.replay_script.prepare_invoke();
         invocation
-            .key(self.shared.config.get_key())
+            .key(self.shared.config.key.as_str())
             .key(&self.shared.epoch_key)
             .arg(after.epoch())
             .arg(EntryId::of(after).to_string())
@@ -350,7 +350,7 @@ impl RedisBackplane {
         if self.is_closed() {
             return Err(BackplaneError::Closed);
         }
-        let limit = self.shared.config.get_publish_timeout();
+        let limit = self.shared.config.publish_timeout;
         tokio::time::timeout(limit, work)
             .await
             .unwrap_or(Err(BackplaneError::Timeout(limit)))
@@ -403,8 +403,8 @@ impl Drop for RedisBackplane {
 impl fmt::Debug for RedisBackplane {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RedisBackplane")
-            .field("key", &self.shared.config.get_key())
-            .field("max_len", &self.shared.config.get_max_len())
+            .field("key", &self.shared.config.key.as_str())
+            .field("max_len", &self.shared.config.max_len)
             .field("epoch", &self.epoch())
             .field("entries", &self.shared.entries.load(Relaxed))
             .field("closed", &self.is_closed())

@@ -19,19 +19,17 @@ use std::time::Duration;
 ///     .key("myapp:sse")
 ///     .max_len(50_000)
 ///     .publish_timeout(Duration::from_millis(500));
-/// assert_eq!(config.get_key(), "myapp:sse");
-/// assert_eq!(config.get_epoch_key(), "myapp:sse:epoch");
-/// assert_eq!(config.get_block(), Duration::from_secs(1));
+/// assert_eq!(config.epoch_key(), "myapp:sse:epoch");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[must_use]
 pub struct RedisConfig {
-    key: String,
-    max_len: usize,
-    block: Duration,
-    read_count: usize,
-    publish_timeout: Duration,
-    reconnect_max_delay: Duration,
+    pub(crate) key: String,
+    pub(crate) max_len: usize,
+    pub(crate) block: Duration,
+    pub(crate) read_count: usize,
+    pub(crate) publish_timeout: Duration,
+    pub(crate) reconnect_max_delay: Duration,
 }
 
 impl RedisConfig {
@@ -95,39 +93,9 @@ impl RedisConfig {
         self
     }
 
-    /// The stream key.
-    pub fn get_key(&self) -> &str {
-        &self.key
-    }
-
     /// The key of the epoch beside the stream: `<key>:epoch`.
-    pub fn get_epoch_key(&self) -> String {
+    pub fn epoch_key(&self) -> String {
         format!("{}:epoch", self.key)
-    }
-
-    /// How many entries the stream keeps.
-    pub fn get_max_len(&self) -> usize {
-        self.max_len
-    }
-
-    /// How long one `XREAD` blocks.
-    pub fn get_block(&self) -> Duration {
-        self.block
-    }
-
-    /// How many entries one `XREAD` returns at most.
-    pub fn get_read_count(&self) -> usize {
-        self.read_count
-    }
-
-    /// How long a publish or a replay may take.
-    pub fn get_publish_timeout(&self) -> Duration {
-        self.publish_timeout
-    }
-
-    /// The longest wait between two reconnection attempts.
-    pub fn get_reconnect_max_delay(&self) -> Duration {
-        self.reconnect_max_delay
     }
 }
 
@@ -151,13 +119,13 @@ mod tests {
     #[test]
     fn defaults() {
         let c = RedisConfig::default();
-        assert_eq!(c.get_key(), "sse:stream");
-        assert_eq!(c.get_epoch_key(), "sse:stream:epoch");
-        assert_eq!(c.get_max_len(), 10_000);
-        assert_eq!(c.get_block(), Duration::from_secs(1));
-        assert_eq!(c.get_read_count(), 256);
-        assert_eq!(c.get_publish_timeout(), Duration::from_secs(2));
-        assert_eq!(c.get_reconnect_max_delay(), Duration::from_secs(1));
+        assert_eq!(c.key, "sse:stream");
+        assert_eq!(c.epoch_key(), "sse:stream:epoch");
+        assert_eq!(c.max_len, 10_000);
+        assert_eq!(c.block, Duration::from_secs(1));
+        assert_eq!(c.read_count, 256);
+        assert_eq!(c.publish_timeout, Duration::from_secs(2));
+        assert_eq!(c.reconnect_max_delay, Duration::from_secs(1));
     }
 
     #[test]
@@ -168,11 +136,11 @@ mod tests {
             .read_count(0)
             .publish_timeout(Duration::ZERO)
             .reconnect_max_delay(Duration::ZERO);
-        assert_eq!(c.get_max_len(), 1);
+        assert_eq!(c.max_len, 1);
         // `BLOCK 0` would wait forever.
-        assert_eq!(c.get_block(), Duration::from_millis(1));
-        assert_eq!(c.get_read_count(), 1);
-        assert_eq!(c.get_publish_timeout(), Duration::from_millis(1));
-        assert_eq!(c.get_reconnect_max_delay(), Duration::from_millis(1));
+        assert_eq!(c.block, Duration::from_millis(1));
+        assert_eq!(c.read_count, 1);
+        assert_eq!(c.publish_timeout, Duration::from_millis(1));
+        assert_eq!(c.reconnect_max_delay, Duration::from_millis(1));
     }
 }

@@ -56,7 +56,7 @@ pub(crate) fn channel(
     config: &RedisConfig,
     first_poll: oneshot::Sender<()>,
 ) -> (EntryStream, mpsc::Sender<Item>) {
-    let (tx, rx) = mpsc::channel(config.get_read_count());
+    let (tx, rx) = mpsc::channel(config.read_count);
     let stream = TailStream {
         rx,
         first_poll: Some(first_poll),
@@ -71,10 +71,10 @@ pub(crate) async fn locate(
     conn: &mut impl ConnectionLike,
     shared: &Shared,
 ) -> Result<Progress, BackplaneError> {
-    let limit = shared.config.get_publish_timeout();
+    let limit = shared.config.publish_timeout;
     let mut invocation = start.prepare_invoke();
     invocation
-        .key(shared.config.get_key())
+        .key(shared.config.key.as_str())
         .key(&shared.epoch_key)
         .arg(u64::from(fastrand::u32(1..)));
     let (epoch, last, len): (Value, Value, usize) = invocation
@@ -100,7 +100,7 @@ pub(crate) async fn run(
 ) {
     let mut closed = shared.closed.subscribe();
     let mut tail = Tail {
-        backoff: Backoff::new(shared.config.get_reconnect_max_delay()),
+        backoff: Backoff::new(shared.config.reconnect_max_delay),
         shared,
         tx: &tx,
         progress,
@@ -144,8 +144,8 @@ impl Tail<'_> {
     /// Connects and reads until something fails.
     async fn follow(&mut self, start: &Script) -> Result<Infallible, BackplaneError> {
         let config = &self.shared.config;
-        let limit = config.get_publish_timeout();
-        let block = config.get_block();
+        let limit = config.publish_timeout;
+        let block = config.block;
         // A connection of its own: a blocking XREAD would hold up every command queued behind
         // it on a shared one.
         let connection = AsyncConnectionConfig::new()
@@ -194,24 +194,24 @@ impl Tail<'_> {
     ) -> Result<(), BackplaneError> {
         let shared = Arc::clone(&self.shared);
         let config = &shared.config;
-        let limit = config.get_publish_timeout();
-        let block_ms = u64::try_from(config.get_block().as_millis()).unwrap_or(u64::MAX);
+        let limit = config.publish_timeout;
+        let block_ms = u64::try_from(config.block.as_millis()).unwrap_or(u64::MAX);
         loop {
             // The epoch and length are read right after XREAD returns, on the same connection,
             // so the entries are labelled with the epoch of the stream they came from.
             let (entries, epoch, len): (Value, Value, usize) = redis::pipe()
                 .cmd("XREAD")
                 .arg("COUNT")
-                .arg(config.get_read_count())
+                .arg(config.read_count)
                 .arg("BLOCK")
                 .arg(block_ms)
                 .arg("STREAMS")
-                .arg(config.get_key())
+                .arg(config.key.as_str())
                 .arg(at.last.to_string())
                 .cmd("GET")
                 .arg(&shared.epoch_key)
                 .cmd("XLEN")
-                .arg(config.get_key())
+                .arg(config.key.as_str())
                 .query_async(conn)
                 .await
                 .map_err(|err| redis_error(&err, limit))?;

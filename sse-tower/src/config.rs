@@ -6,11 +6,12 @@ use sse_core::{
     Authenticator, Channel, ExtensionAuthenticator, Permission, PermissionResolver, Role,
 };
 
-/// The configuration of one SSE endpoint: the product brief's `createSSEHandler` options.
+/// The configuration of one SSE endpoint: its channels, who may connect, heartbeats, lifetimes
+/// and limits.
 ///
-/// Every setter takes and returns the config, so a config reads as one expression. The presets
-/// [`chat`](StreamConfig::chat) and [`analytics`](StreamConfig::analytics) are the brief's
-/// custom handlers.
+/// Every setter takes and returns the config, so a config reads as one expression.
+/// [`chat`](StreamConfig::chat) and [`analytics`](StreamConfig::analytics) are presets for two
+/// common endpoints.
 ///
 /// # Examples
 ///
@@ -87,7 +88,7 @@ impl StreamConfig {
         }
     }
 
-    /// The brief's chat handler: channel `chat`, authentication required, a heartbeat every
+    /// A chat endpoint: channel `chat`, authentication required, a heartbeat every
     /// 10 s and streams of at most 10 minutes.
     pub fn chat() -> Self {
         Self::new([Channel::CHAT])
@@ -96,7 +97,7 @@ impl StreamConfig {
             .connection_timeout(Duration::from_secs(600))
     }
 
-    /// The brief's analytics handler: channel `live-updates`, authentication and the permission
+    /// An analytics endpoint: channel `live-updates`, authentication and the permission
     /// `analytics.view` required, a heartbeat every 30 s.
     pub fn analytics() -> Self {
         Self::new([Channel::LIVE_UPDATES])
@@ -218,16 +219,6 @@ impl StreamConfig {
         &self.channels
     }
 
-    /// The heartbeat interval.
-    pub fn get_heartbeat_interval(&self) -> Duration {
-        self.heartbeat_interval
-    }
-
-    /// The connection timeout, if any.
-    pub fn get_connection_timeout(&self) -> Option<Duration> {
-        self.connection_timeout
-    }
-
     /// Whether authentication is needed at all: required, or implied by role, permission or
     /// channel rules.
     pub(crate) fn needs_identity(&self) -> bool {
@@ -304,8 +295,8 @@ impl ChannelRule {
     }
 }
 
-/// New connections allowed per client IP: `max_connections` per `window`, the brief's
-/// `rateLimit: { maxConnections: 50, windowMs: 60000 }`.
+/// New connections allowed per client IP: `max_connections` per `window` (for example 50 per
+/// minute).
 ///
 /// The limit is a token bucket (GCRA, by `governor`): a burst of `max_connections`, refilled
 /// evenly over the window.

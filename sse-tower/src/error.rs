@@ -167,10 +167,7 @@ impl std::error::Error for Rejection {}
 
 impl From<AuthError> for Rejection {
     fn from(err: AuthError) -> Self {
-        Self::new(
-            err.status(),
-            err.code().to_owned(),
-            err.message().to_owned(),
-        )
+        let (status, code, message) = err.into_parts();
+        Self::new(status, code, message)
     }
 }

@@ -1,7 +1,6 @@
 //! A tower [`Service`](tower_service::Service) and [`Layer`](tower_layer::Layer) that turn an
 //! HTTP request into an authenticated, rate-limited, heartbeat-keeping Server-Sent Events
-//! stream from an [`sse_core::Hub`]: the product brief's `createSSEHandler`, for every
-//! tower-based framework.
+//! stream from an [`sse_core::Hub`], for every tower-based framework.
 //!
 //! # How a request becomes a stream
 //!

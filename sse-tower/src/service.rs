@@ -171,6 +171,11 @@ impl SseService {
             }
             ConnectError::NoChannels => Rejection::bad_request("no channel to subscribe to"),
             ConnectError::Auth(err) => err.into(),
+            other => Rejection::new(
+                http::StatusCode::INTERNAL_SERVER_ERROR,
+                "internal_error",
+                other.to_string(),
+            ),
         })?;
         let connected = subscription.connected();
         let tracker = observe::opened(&connected, user.as_ref());

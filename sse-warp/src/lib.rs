@@ -109,6 +109,7 @@
 //! ```
 
 mod filter;
+pub mod prelude;
 mod reply;
 
 pub use filter::{stream, stream_with_identity};
