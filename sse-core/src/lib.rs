@@ -42,6 +42,17 @@
 //! The [`Backplane`] trait is the log every message passes through. [`InMemoryBackplane`] is the
 //! embedded default; `sse-redis` shares fan-out and history between instances.
 //!
+//! ## Encoded once
+//!
+//! A message is validated and encoded once when it is sent, and framed with its cursor once
+//! when it enters the log ([`Entry`]); live delivery, replay and persistent delivery all share
+//! that frame. The frames the system sends by itself come from [`system`].
+//!
+//! ## Testing
+//!
+//! The `test-util` feature adds the `testing` module: decode what a client receives
+//! with an independent SSE parser, assert on it, and move a paused clock.
+//!
 //! # Examples
 //!
 //! ```

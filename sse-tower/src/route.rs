@@ -16,7 +16,7 @@ use tower_service::Service;
 
 use crate::{SseBody, SseService, future::ResponseFuture};
 
-/// The service made by [`SseLayer`]: SSE at one path, the inner service elsewhere.
+/// The service made by [`SseLayer`](crate::SseLayer): SSE at one path, the inner service elsewhere.
 #[derive(Clone)]
 pub struct SseRoute<S> {
     inner: S,

@@ -43,7 +43,7 @@ use dispatch::Dispatched;
 ///
 /// # The model
 ///
-/// - **Channels.** A connection subscribes to channels; a [`Message`] is sent on one. Only the
+/// - **Channels.** A connection subscribes to channels; a [`Message`](crate::Message) is sent on one. Only the
 ///   channel's subscribers can receive it.
 /// - **Targeting.** Among them the message's target selects recipients: everyone, authenticated
 ///   users, given users, or holders of any of the given roles or permissions. Excluded users
