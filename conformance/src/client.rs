@@ -1,8 +1,9 @@
-//! The SSE client side of the scenarios: `reqwest-eventsource`, a third-party client.
+//! The SSE client side of the scenarios: `reqwest-eventsource`, a third-party client, read
+//! through the core test kit's [`Events`].
 
-use futures_util::StreamExt;
-use reqwest_eventsource::{Event, EventSource, retry::Never};
-use serde_json::Value;
+use futures_util::{Stream, StreamExt, stream};
+use reqwest_eventsource::{Error, Event, EventSource, retry::Never};
+use sse_core::testing::{self, Events};
 
 use crate::WAIT;
 
@@ -54,84 +55,56 @@ impl As {
         }
         request
     }
-}
 
-/// One decoded SSE message.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Received {
-    /// The SSE id (empty when the event has none).
-    pub id: String,
-    /// The event name.
-    pub event: String,
-    /// The JSON of the data.
-    pub data: Value,
-}
-
-/// An open stream.
-pub struct Stream {
-    source: EventSource,
-}
-
-impl std::fmt::Debug for Stream {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Stream")
-            .field("ready_state", &self.source.ready_state())
-            .finish()
+    /// Sends a `GET` of `url` with these headers: the response, before its body.
+    ///
+    /// # Panics
+    ///
+    /// When the request fails (no response).
+    pub async fn get(&self, url: &str) -> reqwest::Response {
+        self.request(url).send().await.expect("a response")
     }
 }
 
-impl Stream {
-    /// Opens a stream and waits until it is open; panics on a refusal.
-    pub async fn open(request: reqwest::RequestBuilder) -> Self {
-        let mut source = EventSource::new(request).expect("a cloneable request");
-        source.set_retry_policy(Box::new(Never));
-        match tokio::time::timeout(WAIT, source.next()).await {
-            Ok(Some(Ok(Event::Open))) => Self { source },
-            other => panic!("the stream did not open: {other:?}"),
-        }
+/// Opens a stream with `request` and waits until it is open; its messages, as the kit's
+/// [`Events`] (each wait bounded by [`WAIT`]).
+///
+/// `reqwest-eventsource` decodes the stream, as a browser's `EventSource` does: it dispatches
+/// no event for a retry-only frame, so [`Events::expect_end`] sees no final `retry:` through
+/// it. It never reconnects. Dropping the `Events` closes the connection.
+///
+/// # Panics
+///
+/// When the server refuses the stream or it does not open within [`WAIT`].
+pub async fn open(request: reqwest::RequestBuilder) -> Events {
+    let mut source = EventSource::new(request).expect("a cloneable request");
+    source.set_retry_policy(Box::new(Never));
+    match tokio::time::timeout(WAIT, source.next()).await {
+        Ok(Some(Ok(Event::Open))) => Events::from_decoded(decoded(source)).wait(WAIT),
+        other => panic!("the stream did not open: {other:?}"),
     }
+}
 
-    /// The next message, within [`WAIT`].
-    pub async fn next(&mut self) -> Received {
-        match tokio::time::timeout(WAIT, self.source.next()).await {
-            Ok(Some(Ok(Event::Message(message)))) => Received {
-                id: message.id,
-                event: message.event,
-                data: serde_json::from_str(&message.data).expect("JSON data"),
-            },
-            other => panic!("expected a message, got {other:?}"),
-        }
-    }
-
-    /// The next message that is not a heartbeat.
-    pub async fn next_non_heartbeat(&mut self) -> Received {
+/// The messages of `source` as the kit's events: the end of the stream ends them, and any
+/// other error of the client is the last item.
+fn decoded(source: EventSource) -> impl Stream<Item = Result<testing::Event, String>> + Send {
+    stream::unfold(Some(source), |source| async move {
+        let mut source = source?;
         loop {
-            let received = self.next().await;
-            if received.event != "heartbeat" {
-                return received;
+            match source.next().await? {
+                Ok(Event::Open) => {}
+                Ok(Event::Message(message)) => {
+                    let event = testing::Event {
+                        id: message.id,
+                        event: message.event,
+                        data: message.data,
+                        retry: message.retry,
+                    };
+                    return Some((Ok(event), Some(source)));
+                }
+                Err(Error::StreamEnded) => return None,
+                Err(err) => return Some((Err(err.to_string()), None)),
             }
         }
-    }
-
-    /// Waits for the end of the stream (the server closed it), within [`WAIT`]; returns the
-    /// messages received before the end.
-    pub async fn until_closed(&mut self) -> Vec<Received> {
-        let mut before = Vec::new();
-        loop {
-            match tokio::time::timeout(WAIT, self.source.next()).await {
-                Ok(Some(Ok(Event::Message(message)))) => before.push(Received {
-                    id: message.id,
-                    event: message.event,
-                    data: serde_json::from_str(&message.data).expect("JSON data"),
-                }),
-                Ok(Some(Err(reqwest_eventsource::Error::StreamEnded)) | None) => return before,
-                other => panic!("expected the stream to end, got {other:?}"),
-            }
-        }
-    }
-
-    /// Closes the client side.
-    pub fn close(mut self) {
-        self.source.close();
-    }
+    })
 }

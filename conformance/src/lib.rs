@@ -3,10 +3,14 @@
 //!
 //! An adapter's tests implement [`Harness`] (start the framework with the endpoint mounted at
 //! [`STREAM_PATH`], the host application's own auth middleware, and the client address from
-//! the framework's connection info) and invoke [`conformance_tests!`], which expands to one
-//! `#[tokio::test]` per scenario. A scenario that passes for one framework and fails for
-//! another is a bug in that adapter. ADAPTERS.md at the repository root is the contract these
-//! scenarios check.
+//! the framework's connection info; [`Server::serve`] does the rest) and invoke
+//! [`conformance_tests!`], which expands to one `#[tokio::test]` per scenario. A scenario that
+//! passes for one framework and fails for another is a bug in that adapter. ADAPTERS.md at the
+//! repository root is the contract these scenarios check.
+//!
+//! The client ([`client::open`]) hands what `reqwest-eventsource` decodes to the core test
+//! kit, so the scenarios assert with [`sse_core::testing::Events`]. Other tests that drive a
+//! server over TCP (the examples') use the same [`Server`] and client.
 //!
 //! # The host application's auth
 //!
@@ -15,7 +19,7 @@
 //! [`Identity`] with [`identity_from_headers`]: `x-user` (the user id), `x-roles` and
 //! `x-permissions` (comma-separated). Requests without `x-user` are anonymous.
 
-use std::{future::Future, net::SocketAddr, pin::Pin, time::Duration};
+use std::{future::Future, time::Duration};
 
 use http::HeaderMap;
 use sse_core::{Hub, Identity, Permission, Role, UserId};
@@ -23,6 +27,9 @@ use sse_tower::StreamConfig;
 
 pub mod client;
 pub mod scenarios;
+mod server;
+
+pub use server::{Server, Shutdown};
 
 /// Where every harness mounts the SSE endpoint.
 pub const STREAM_PATH: &str = "/api/sse/stream";
@@ -35,61 +42,11 @@ pub trait Harness {
     /// The framework's name, for failure messages.
     const NAME: &'static str;
 
-    /// Serves `config`'s endpoint from `hub` at [`STREAM_PATH`] on `127.0.0.1:0`, behind the
-    /// framework's own auth middleware built on [`identity_from_headers`], with the client
-    /// address taken from the framework's connection info.
+    /// Serves `config`'s endpoint from `hub` at [`STREAM_PATH`] on `127.0.0.1:0` (usually with
+    /// [`Server::serve`]), behind the framework's own auth middleware built on
+    /// [`identity_from_headers`], with the client address taken from the framework's connection
+    /// info.
     fn start(hub: Hub, config: StreamConfig) -> impl Future<Output = Server> + Send;
-}
-
-type Stop = Box<dyn FnOnce() + Send>;
-type Done = Pin<Box<dyn Future<Output = ()> + Send>>;
-
-/// A running server.
-pub struct Server {
-    addr: SocketAddr,
-    stop: Option<Stop>,
-    done: Done,
-}
-
-impl Server {
-    /// A server listening on `addr`; `stop` starts its graceful shutdown and `done` resolves
-    /// once it has exited.
-    pub fn new(
-        addr: SocketAddr,
-        stop: impl FnOnce() + Send + 'static,
-        done: impl Future<Output = ()> + Send + 'static,
-    ) -> Self {
-        Self {
-            addr,
-            stop: Some(Box::new(stop)),
-            done: Box::pin(done),
-        }
-    }
-
-    /// The listening address.
-    pub fn addr(&self) -> SocketAddr {
-        self.addr
-    }
-
-    /// The URL of the stream endpoint with a query string (`""` for none).
-    pub fn stream_url(&self, query: &str) -> String {
-        let separator = if query.is_empty() { "" } else { "?" };
-        format!("http://{}{STREAM_PATH}{separator}{query}", self.addr)
-    }
-
-    /// Starts the graceful shutdown and waits until the server has exited.
-    pub async fn shutdown(mut self) {
-        if let Some(stop) = self.stop.take() {
-            stop();
-        }
-        self.done.await;
-    }
-}
-
-impl std::fmt::Debug for Server {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Server").field("addr", &self.addr).finish()
-    }
 }
 
 /// The host application's stand-in auth: `x-user`, `x-roles`, `x-permissions` to an

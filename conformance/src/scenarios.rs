@@ -3,12 +3,12 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use sse_core::{Channel, EventType, Hub, Message, Permission, Role};
+use sse_core::{Channel, EventType, Hub, Message, Permission, Role, SendReport, testing::Event};
 use sse_tower::{ChannelRule, RateLimit, StreamConfig};
 
 use crate::{
-    Harness, WAIT,
-    client::{As, Received, Stream},
+    Harness, Server, WAIT,
+    client::{self, As},
 };
 
 /// Waits until `condition` holds, within [`WAIT`].
@@ -22,25 +22,30 @@ async fn until(what: &str, mut condition: impl FnMut() -> bool) {
     assert!(waited.is_ok(), "timed out waiting until {what}");
 }
 
-fn payload(received: &Received) -> &Value {
-    &received.data["data"]
+/// A new hub, and `H` serving `config`'s endpoint from it.
+async fn start<H: Harness>(config: StreamConfig) -> (Hub, Server) {
+    let hub = Hub::new();
+    let server = H::start(hub.clone(), config).await;
+    (hub, server)
+}
+
+/// Sends `n` on the chat channel.
+async fn send_chat(hub: &Hub, n: u64) -> SendReport {
+    let message = Message::new(Channel::CHAT, EventType::Data, json!(n));
+    hub.send(message).await.expect("the hub takes the message")
+}
+
+/// The JSON body of `response`.
+async fn json(response: reqwest::Response) -> Value {
+    serde_json::from_slice(&response.bytes().await.unwrap()).unwrap()
 }
 
 /// `200 OK` with the SSE headers, and a `connected` event that carries the connection's id,
 /// channels, user and heartbeat interval; the hub sees the identity from the host's middleware
 /// and the client address from the framework.
 pub async fn headers_and_connected_event<H: Harness>() {
-    let hub = Hub::new();
-    let server = H::start(
-        hub.clone(),
-        StreamConfig::new([Channel::CHAT, Channel::ALERTS]),
-    )
-    .await;
-    let response = As::user("1")
-        .request(&server.stream_url("channels=chat"))
-        .send()
-        .await
-        .unwrap();
+    let (hub, server) = start::<H>(StreamConfig::new([Channel::CHAT, Channel::ALERTS])).await;
+    let response = As::user("1").get(&server.stream_url("channels=chat")).await;
     assert_eq!(response.status(), 200, "{}", H::NAME);
     let headers = response.headers();
     assert_eq!(headers["content-type"], "text/event-stream", "{}", H::NAME);
@@ -54,19 +59,15 @@ pub async fn headers_and_connected_event<H: Harness>() {
     drop(response);
     until("the first stream is gone", || hub.connection_count() == 0).await;
 
-    let mut stream = Stream::open(
+    let mut stream = client::open(
         As::user_with_roles("1", "admin").request(&server.stream_url("channels=chat")),
     )
     .await;
-    let connected = stream.next().await;
-    assert_eq!(connected.event, "connected", "{}", H::NAME);
+    let connected = stream.expect_event("connected").await;
     assert_eq!(connected.id, "", "{}", H::NAME);
-    let id = connected.data["data"]["connectionId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let mut data = connected.payload();
+    let id = data["connectionId"].as_str().unwrap().to_owned();
     assert!(id.starts_with("conn-"), "{id}");
-    let mut data = connected.data["data"].clone();
     data["connectionId"] = json!("*");
     assert_eq!(
         data,
@@ -91,23 +92,18 @@ pub async fn headers_and_connected_event<H: Harness>() {
         "{}: the adapter must pass the client address",
         H::NAME
     );
-    stream.close();
+    drop(stream);
     server.shutdown().await;
 }
 
 /// A message reaches the subscribers of its channel and nobody else.
 pub async fn delivery_by_channel<H: Harness>() {
-    let hub = Hub::new();
-    let server = H::start(
-        hub.clone(),
-        StreamConfig::new([Channel::CHAT, Channel::ALERTS]),
-    )
-    .await;
-    let mut chat = Stream::open(As::user("1").request(&server.stream_url("channels=chat"))).await;
+    let (hub, server) = start::<H>(StreamConfig::new([Channel::CHAT, Channel::ALERTS])).await;
+    let mut chat = client::open(As::user("1").request(&server.stream_url("channels=chat"))).await;
     let mut alerts =
-        Stream::open(As::user("2").request(&server.stream_url("channel=alerts"))).await;
-    assert_eq!(chat.next().await.event, "connected");
-    assert_eq!(alerts.next().await.event, "connected");
+        client::open(As::user("2").request(&server.stream_url("channel=alerts"))).await;
+    chat.expect_event("connected").await;
+    alerts.expect_event("connected").await;
     for (channel, n) in [
         (Channel::CHAT, 1),
         (Channel::ALERTS, 2),
@@ -118,37 +114,35 @@ pub async fn delivery_by_channel<H: Harness>() {
             .await
             .unwrap();
     }
-    let got_chat = [chat.next().await, chat.next().await];
-    let got_alerts = [alerts.next().await, alerts.next().await];
+    let got_chat = chat.take(2).await;
+    let got_alerts = alerts.take(2).await;
     assert_eq!(
-        got_chat.iter().map(payload).collect::<Vec<_>>(),
-        [&json!(1), &json!(3)],
+        got_chat.iter().map(Event::payload).collect::<Vec<_>>(),
+        [json!(1), json!(3)],
         "{}",
         H::NAME
     );
     assert_eq!(
-        got_alerts.iter().map(payload).collect::<Vec<_>>(),
-        [&json!(2), &json!(4)],
+        got_alerts.iter().map(Event::payload).collect::<Vec<_>>(),
+        [json!(2), json!(4)],
         "{}",
         H::NAME
     );
     assert!(
         got_chat
             .iter()
-            .all(|r| r.data["channel"] == "chat" && r.event == "data")
+            .all(|r| r.json()["channel"] == "chat" && r.event == "data")
     );
-    chat.close();
-    alerts.close();
+    drop((chat, alerts));
     server.shutdown().await;
 }
 
 /// Users, roles, permissions and exclusions, with two identities side by side.
 pub async fn targeting_side_by_side<H: Harness>() {
-    let hub = Hub::new();
-    let server = H::start(hub.clone(), StreamConfig::new([Channel::NOTIFICATIONS])).await;
+    let (hub, server) = start::<H>(StreamConfig::new([Channel::NOTIFICATIONS])).await;
     let mut admin =
-        Stream::open(As::user_with_roles("1", "admin").request(&server.stream_url(""))).await;
-    let mut plain = Stream::open(
+        client::open(As::user_with_roles("1", "admin").request(&server.stream_url(""))).await;
+    let mut plain = client::open(
         As {
             user: Some("2"),
             roles: "",
@@ -157,8 +151,8 @@ pub async fn targeting_side_by_side<H: Harness>() {
         .request(&server.stream_url("")),
     )
     .await;
-    assert_eq!(admin.next().await.event, "connected");
-    assert_eq!(plain.next().await.event, "connected");
+    admin.expect_event("connected").await;
+    plain.expect_event("connected").await;
     let n = |n: u64| Message::new(Channel::NOTIFICATIONS, EventType::Notification, json!(n));
     for message in [
         n(1).to_users([2]),
@@ -169,14 +163,8 @@ pub async fn targeting_side_by_side<H: Harness>() {
     ] {
         hub.send(message).await.unwrap();
     }
-    let mut got_admin = Vec::new();
-    for _ in 0..2 {
-        got_admin.push(payload(&admin.next().await).clone());
-    }
-    let mut got_plain = Vec::new();
-    for _ in 0..4 {
-        got_plain.push(payload(&plain.next().await).clone());
-    }
+    let got_admin: Vec<Value> = admin.take(2).await.iter().map(Event::payload).collect();
+    let got_plain: Vec<Value> = plain.take(4).await.iter().map(Event::payload).collect();
     assert_eq!(got_admin, [json!(2), json!(5)], "{}", H::NAME);
     assert_eq!(
         got_plain,
@@ -184,14 +172,12 @@ pub async fn targeting_side_by_side<H: Harness>() {
         "{}",
         H::NAME
     );
-    admin.close();
-    plain.close();
+    drop((admin, plain));
     server.shutdown().await;
 }
 
 /// 401, 403, 404 and 429, each with its JSON body, before any stream starts.
 pub async fn refusals_have_statuses_and_json_bodies<H: Harness>() {
-    let hub = Hub::new();
     let config = StreamConfig::new([Channel::CHAT])
         .require_auth(true)
         .channel_rule(
@@ -199,7 +185,7 @@ pub async fn refusals_have_statuses_and_json_bodies<H: Harness>() {
             ChannelRule::new().roles([Role::from_static("admin")]),
         )
         .rate_limit(RateLimit::new(4, Duration::from_secs(60)));
-    let server = H::start(hub.clone(), config).await;
+    let (_hub, server) = start::<H>(config).await;
     let cases = [
         (
             As::anonymous(),
@@ -221,7 +207,7 @@ pub async fn refusals_have_statuses_and_json_bodies<H: Harness>() {
         ),
     ];
     for (who, query, status, body) in cases {
-        let response = who.request(&server.stream_url(query)).send().await.unwrap();
+        let response = who.get(&server.stream_url(query)).await;
         assert_eq!(response.status(), status, "{}: {query}", H::NAME);
         assert_eq!(
             response.headers()["content-type"],
@@ -229,30 +215,17 @@ pub async fn refusals_have_statuses_and_json_bodies<H: Harness>() {
             "{}",
             H::NAME
         );
-        assert_eq!(
-            serde_json::from_slice::<Value>(&response.bytes().await.unwrap()).unwrap(),
-            body,
-            "{}: {query}",
-            H::NAME
-        );
+        assert_eq!(json(response).await, body, "{}: {query}", H::NAME);
     }
     // The fourth connection from 127.0.0.1 in the window is the last one allowed.
-    let allowed = As::user("2")
-        .request(&server.stream_url(""))
-        .send()
-        .await
-        .unwrap();
+    let allowed = As::user("2").get(&server.stream_url("")).await;
     assert_eq!(allowed.status(), 200, "{}", H::NAME);
     drop(allowed);
-    let limited = As::user("2")
-        .request(&server.stream_url(""))
-        .send()
-        .await
-        .unwrap();
+    let limited = As::user("2").get(&server.stream_url("")).await;
     assert_eq!(limited.status(), 429, "{}", H::NAME);
     assert_eq!(limited.headers()["retry-after"], "15", "{}", H::NAME);
     assert_eq!(
-        serde_json::from_slice::<Value>(&limited.bytes().await.unwrap()).unwrap(),
+        json(limited).await,
         json!({"error": "too_many_requests", "message": "too many new connections from 127.0.0.1; retry later"}),
         "{}",
         H::NAME
@@ -263,88 +236,66 @@ pub async fn refusals_have_statuses_and_json_bodies<H: Harness>() {
 /// A client that reconnects with `Last-Event-ID` gets exactly what it missed, once, in order,
 /// then live messages.
 pub async fn reconnect_with_last_event_id<H: Harness>() {
-    let hub = Hub::new();
-    let server = H::start(hub.clone(), StreamConfig::new([Channel::CHAT])).await;
+    let (hub, server) = start::<H>(StreamConfig::new([Channel::CHAT])).await;
     let url = server.stream_url("");
-    let mut first = Stream::open(As::user("1").request(&url)).await;
-    assert_eq!(first.next().await.event, "connected");
-    let seen = hub
-        .send(Message::new(Channel::CHAT, EventType::Data, json!(1)))
-        .await
-        .unwrap();
-    let received = first.next().await;
-    assert_eq!(received.id, seen.cursor.to_string(), "{}", H::NAME);
-    first.close();
+    let mut first = client::open(As::user("1").request(&url)).await;
+    first.expect_event("connected").await;
+    let seen = send_chat(&hub, 1).await;
+    first.expect_message(&seen, "data", &json!(1)).await;
+    drop(first);
     until("the first connection is gone", || {
         hub.connection_count() == 0
     })
     .await;
     let mut missed = Vec::new();
     for n in 2..=3 {
-        missed.push(
-            hub.send(Message::new(Channel::CHAT, EventType::Data, json!(n)))
-                .await
-                .unwrap(),
-        );
+        missed.push(send_chat(&hub, n).await);
     }
-    let mut second = Stream::open(
+    let mut second = client::open(
         As::user("1")
             .request(&url)
             .header("Last-Event-ID", seen.cursor.to_string()),
     )
     .await;
-    let connected = second.next().await;
-    assert_eq!(connected.event, "connected");
-    assert_eq!(connected.data["data"]["resumed"], true, "{}", H::NAME);
-    assert_eq!(connected.data["data"]["replayed"], 2, "{}", H::NAME);
+    let connected = second.expect_event("connected").await.payload();
+    assert_eq!(connected["resumed"], true, "{}", H::NAME);
+    assert_eq!(connected["replayed"], 2, "{}", H::NAME);
     for (n, report) in (2..=3).zip(&missed) {
-        let received = second.next().await;
-        assert_eq!(received.id, report.cursor.to_string(), "{}", H::NAME);
-        assert_eq!(payload(&received), &json!(n), "{}", H::NAME);
+        second.expect_message(report, "data", &json!(n)).await;
     }
-    let live = hub
-        .send(Message::new(Channel::CHAT, EventType::Data, json!(4)))
-        .await
-        .unwrap();
-    let received = second.next().await;
-    assert_eq!(
-        (received.id.as_str(), payload(&received)),
-        (live.cursor.to_string().as_str(), &json!(4))
-    );
-    second.close();
+    let live = send_chat(&hub, 4).await;
+    second.expect_message(&live, "data", &json!(4)).await;
+    drop(second);
     server.shutdown().await;
 }
 
 /// Idle streams receive `heartbeat` events at the configured interval.
 pub async fn heartbeats<H: Harness>() {
-    let hub = Hub::new();
     let config =
         StreamConfig::new([Channel::SYSTEM]).heartbeat_interval(Duration::from_millis(100));
-    let server = H::start(hub.clone(), config).await;
-    let mut stream = Stream::open(As::anonymous().request(&server.stream_url(""))).await;
-    assert_eq!(stream.next().await.event, "connected");
+    let (_hub, server) = start::<H>(config).await;
+    let mut stream = client::open(As::anonymous().request(&server.stream_url(""))).await;
+    stream.expect_event("connected").await;
     for _ in 0..2 {
-        let beat = stream.next().await;
-        assert_eq!(beat.event, "heartbeat", "{}", H::NAME);
-        assert!(beat.data["timestamp"].as_u64().unwrap() > 1_700_000_000_000);
-        assert_eq!(beat.data.as_object().unwrap().len(), 1);
+        let beat = stream.expect_event("heartbeat").await.json();
+        assert!(beat["timestamp"].as_u64().unwrap() > 1_700_000_000_000);
+        assert_eq!(beat.as_object().unwrap().len(), 1);
     }
-    stream.close();
+    drop(stream);
     server.shutdown().await;
 }
 
 /// A client that goes away is unregistered at once.
 pub async fn disconnect_cleanup<H: Harness>() {
-    let hub = Hub::new();
-    let server = H::start(hub.clone(), StreamConfig::new([Channel::CHAT])).await;
-    let mut a = Stream::open(As::user("1").request(&server.stream_url(""))).await;
-    let mut b = Stream::open(As::user("2").request(&server.stream_url(""))).await;
-    assert_eq!(a.next().await.event, "connected");
-    assert_eq!(b.next().await.event, "connected");
+    let (hub, server) = start::<H>(StreamConfig::new([Channel::CHAT])).await;
+    let mut a = client::open(As::user("1").request(&server.stream_url(""))).await;
+    let mut b = client::open(As::user("2").request(&server.stream_url(""))).await;
+    a.expect_event("connected").await;
+    b.expect_event("connected").await;
     assert_eq!(hub.connection_count(), 2);
-    a.close();
+    drop(a);
     until("one connection is left", || hub.connection_count() == 1).await;
-    b.close();
+    drop(b);
     until("no connection is left", || hub.connection_count() == 0).await;
     let stats = hub.stats();
     assert_eq!(
@@ -358,17 +309,16 @@ pub async fn disconnect_cleanup<H: Harness>() {
 
 /// `Hub::shutdown` ends every stream, so the server's graceful shutdown completes promptly.
 pub async fn shutdown_ends_streams<H: Harness>() {
-    let hub = Hub::new();
-    let server = H::start(hub.clone(), StreamConfig::new([Channel::SYSTEM])).await;
+    let (hub, server) = start::<H>(StreamConfig::new([Channel::SYSTEM])).await;
     let mut streams = Vec::new();
     for _ in 0..5 {
-        let mut stream = Stream::open(As::anonymous().request(&server.stream_url(""))).await;
-        assert_eq!(stream.next().await.event, "connected");
+        let mut stream = client::open(As::anonymous().request(&server.stream_url(""))).await;
+        stream.expect_event("connected").await;
         streams.push(stream);
     }
     assert_eq!(hub.shutdown(), 5);
     for stream in &mut streams {
-        assert_eq!(stream.until_closed().await, [], "{}", H::NAME);
+        stream.expect_end().await;
     }
     let exited = tokio::time::timeout(Duration::from_secs(2), server.shutdown()).await;
     assert!(

@@ -6,7 +6,6 @@ use hyper_util::{rt::TokioIo, server::graceful::GracefulShutdown, service::Tower
 use sse_conformance::{Harness, STREAM_PATH, Server, identity_from_headers};
 use sse_core::Hub;
 use sse_tower::{ClientAddr, SseLayer, StreamConfig};
-use tokio::net::TcpListener;
 use tower::{ServiceBuilder, ServiceExt, service_fn};
 
 struct HyperHarness;
@@ -15,8 +14,6 @@ impl Harness for HyperHarness {
     const NAME: &'static str = "hyper + sse-tower";
 
     async fn start(hub: Hub, config: StreamConfig) -> Server {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
         let app = ServiceBuilder::new()
             // The host application's own auth middleware.
             .map_request(|mut request: Request<Incoming>| {
@@ -31,13 +28,12 @@ impl Harness for HyperHarness {
                     bytes::Bytes,
                 >::new()))
             }));
-        let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
-        let done = tokio::spawn(async move {
+        Server::serve(|listener, mut shutdown| async move {
             let graceful = GracefulShutdown::new();
             loop {
                 let (stream, peer) = tokio::select! {
                     accepted = listener.accept() => accepted.unwrap(),
-                    _ = &mut stopped => break,
+                    () = &mut shutdown => break,
                 };
                 let app = app
                     .clone()
@@ -50,16 +46,8 @@ impl Harness for HyperHarness {
                 tokio::spawn(graceful.watch(connection));
             }
             graceful.shutdown().await;
-        });
-        Server::new(
-            addr,
-            move || {
-                let _ = stop.send(());
-            },
-            async move {
-                done.await.unwrap();
-            },
-        )
+        })
+        .await
     }
 }
 

@@ -1,29 +1,56 @@
 //! The demo's HTTP API over TCP: auth, publish, statistics, connections, chat.
 
-use std::{net::SocketAddr, time::Duration};
+mod common;
 
-use futures_util::StreamExt;
-use reqwest::StatusCode;
-use reqwest_eventsource::{Event, EventSource, retry::Never};
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use sse_core::Hub;
+use sse_core::{
+    Hub,
+    testing::{Event, Events},
+};
 
-use examples::demo::{self, users::Users};
+use common::serve_demo;
+use examples::demo::users::Users;
+use sse_conformance::Server;
 
-async fn start() -> (SocketAddr, Hub) {
+async fn start() -> (Server, Hub) {
     let hub = Hub::new();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let state = demo::state(hub.clone(), Users::builtin());
-    tokio::spawn(demo::serve(listener, state, std::future::pending()));
-    (addr, hub)
+    (serve_demo(hub.clone()).await, hub)
 }
 
 fn client() -> reqwest::Client {
     reqwest::Client::new()
 }
 
-async fn json_of(response: reqwest::Response) -> (StatusCode, Value) {
+/// Requests to the demo's API with one bearer token.
+struct Caller<'a> {
+    server: &'a Server,
+    token: &'a str,
+}
+
+impl Caller<'_> {
+    fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        client()
+            .request(method, self.server.url(path))
+            .bearer_auth(self.token)
+    }
+
+    fn get(&self, path: &str) -> reqwest::RequestBuilder {
+        self.request(Method::GET, path)
+    }
+
+    fn post(&self, path: &str) -> reqwest::RequestBuilder {
+        self.request(Method::POST, path)
+    }
+
+    fn delete(&self, path: &str) -> reqwest::RequestBuilder {
+        self.request(Method::DELETE, path)
+    }
+}
+
+/// Sends `request`; the status and the JSON body (`null` when empty).
+async fn call(request: reqwest::RequestBuilder) -> (StatusCode, Value) {
+    let response = request.send().await.unwrap();
     let status = response.status();
     let text = response.text().await.unwrap();
     (
@@ -36,192 +63,118 @@ async fn json_of(response: reqwest::Response) -> (StatusCode, Value) {
     )
 }
 
-async fn open(addr: SocketAddr, token: &str) -> EventSource {
-    let mut source =
-        EventSource::new(client().get(format!("http://{addr}/api/sse/stream?token={token}")))
-            .unwrap();
-    source.set_retry_policy(Box::new(Never));
-    source
+async fn open(server: &Server, token: &str) -> Events {
+    sse_conformance::client::open(client().get(server.stream_url(&format!("token={token}")))).await
 }
 
-async fn next(source: &mut EventSource) -> (String, String, Value) {
+/// The next event that is not one of the dashboard's ticks (`data` events on `live-updates`,
+/// every 2 seconds while anyone is connected).
+async fn next(stream: &mut Events) -> Event {
     loop {
-        match tokio::time::timeout(Duration::from_secs(5), source.next()).await {
-            Ok(Some(Ok(Event::Open))) => {}
-            Ok(Some(Ok(Event::Message(m)))) if m.event == "data" => {} // dashboard ticks
-            Ok(Some(Ok(Event::Message(m)))) => {
-                return (m.id, m.event, serde_json::from_str(&m.data).unwrap());
-            }
-            other => panic!("expected a message, got {other:?}"),
+        let event = stream.next().await.expect("an event");
+        if event.event != "data" {
+            return event;
         }
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_api_needs_the_right_credentials() {
-    let (addr, _hub) = start().await;
-    let url = |path: &str| format!("http://{addr}{path}");
-    let (status, body) = json_of(client().get(url("/api/sse/stats")).send().await.unwrap()).await;
-    assert_eq!(
-        (status, body),
+    let (server, _hub) = start().await;
+    let refusals = [
         (
+            None,
             StatusCode::UNAUTHORIZED,
-            json!({"error": "unauthorized", "message": "authentication required"})
-        )
-    );
-    let (status, body) = json_of(
-        client()
-            .get(url("/api/sse/stats"))
-            .bearer_auth("bob-token")
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(
-        (status, body),
+            json!({"error": "unauthorized", "message": "authentication required"}),
+        ),
         (
+            Some("bob-token"),
             StatusCode::FORBIDDEN,
-            json!({"error": "forbidden", "message": "the admin role is required"})
-        )
-    );
-    let (status, body) = json_of(
-        client()
-            .get(url("/api/sse/stats"))
-            .bearer_auth("nope")
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(
-        (status, body),
+            json!({"error": "forbidden", "message": "the admin role is required"}),
+        ),
         (
+            Some("nope"),
             StatusCode::UNAUTHORIZED,
-            json!({"error": "invalid_token", "message": "unknown token"})
-        )
-    );
+            json!({"error": "invalid_token", "message": "unknown token"}),
+        ),
+    ];
+    for (token, status, body) in refusals {
+        let request = match token {
+            Some(token) => Caller {
+                server: &server,
+                token,
+            }
+            .get("/api/sse/stats"),
+            None => client().get(server.url("/api/sse/stats")),
+        };
+        assert_eq!(call(request).await, (status, body), "{token:?}");
+    }
     // The stream refuses unknown tokens the same way, and admin-only channels to others.
-    let (status, body) = json_of(
-        client()
-            .get(url("/api/sse/stream?token=nope"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, body) = call(client().get(server.url("/api/sse/stream?token=nope"))).await;
     assert_eq!(
         (status, body["error"].clone()),
         (StatusCode::UNAUTHORIZED, json!("invalid_token"))
     );
-    let (status, _) = json_of(
-        client()
-            .get(url(
-                "/api/sse/stream?channels=admin-actions&token=bob-token",
-            ))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, _) =
+        call(client().get(server.url("/api/sse/stream?channels=admin-actions&token=bob-token")))
+            .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn publish_stats_connections_and_disconnects() {
-    let (addr, hub) = start().await;
-    let url = |path: &str| format!("http://{addr}{path}");
-    let mut bob = open(addr, "bob-token").await;
-    let (_, event, connected) = next(&mut bob).await;
-    assert_eq!(event, "connected");
-    assert_eq!(connected["data"]["userId"], "3");
+    let (server, hub) = start().await;
+    let admin = Caller {
+        server: &server,
+        token: "admin-token",
+    };
+    let mut bob = open(&server, "bob-token").await;
+    let connected = next(&mut bob).await;
+    assert_eq!(connected.event, "connected");
+    assert_eq!(connected.payload()["userId"], "3");
 
     // A toast for Bob through the publish API.
-    let (status, report) = json_of(
-        client()
-            .post(url("/api/sse/publish"))
-            .bearer_auth("admin-token")
-            .json(&json!({
-                "channel": "toasts", "event": "toast",
-                "data": {"message": "Quota updated", "type": "success"},
-                "target": "user-specific", "targetUsers": [3]
-            }))
-            .send()
-            .await
-            .unwrap(),
-    )
+    let (status, report) = call(admin.post("/api/sse/publish").json(&json!({
+        "channel": "toasts", "event": "toast",
+        "data": {"message": "Quota updated", "type": "success"},
+        "target": "user-specific", "targetUsers": [3]
+    })))
     .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(report["sent"], 1);
-    let (id, event, toast) = next(&mut bob).await;
+    let toast = next(&mut bob).await;
     assert_eq!(
-        (id.as_str(), event.as_str()),
+        (toast.id.as_str(), toast.event.as_str()),
         (report["cursor"].as_str().unwrap(), "toast")
     );
     assert_eq!(
-        toast["data"],
+        toast.payload(),
         json!({"message": "Quota updated", "type": "success"})
     );
 
     // A bad message names its field.
-    let (status, body) = json_of(
-        client()
-            .post(url("/api/sse/publish"))
-            .bearer_auth("admin-token")
-            .json(&json!({"channel": "toasts", "event": "toast", "ttl": 0}))
-            .send()
-            .await
-            .unwrap(),
+    let (status, body) = call(
+        admin
+            .post("/api/sse/publish")
+            .json(&json!({"channel": "toasts", "event": "toast", "ttl": 0})),
     )
     .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(body["field"], "ttl");
 
     // Statistics and connections.
-    let (_, stats) = json_of(
-        client()
-            .get(url("/api/sse/stats"))
-            .bearer_auth("admin-token")
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (_, stats) = call(admin.get("/api/sse/stats")).await;
     assert_eq!(stats["totalConnections"], 1);
-    let (_, list) = json_of(
-        client()
-            .get(url("/api/sse/connections"))
-            .bearer_auth("admin-token")
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (_, list) = call(admin.get("/api/sse/connections")).await;
     let id = list[0]["id"].as_str().unwrap().to_owned();
     assert_eq!(list[0]["userId"], "3");
     assert_eq!(
         list[0]["clientAddr"].as_str().unwrap().split(':').next(),
         Some("127.0.0.1")
     );
-    let (status, one) = json_of(
-        client()
-            .get(url(&format!("/api/sse/connections/{id}")))
-            .bearer_auth("admin-token")
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, one) = call(admin.get(&format!("/api/sse/connections/{id}"))).await;
     assert_eq!((status, one["id"].clone()), (StatusCode::OK, json!(id)));
-    let (status, missing) = json_of(
-        client()
-            .get(url("/api/sse/connections/conn-999"))
-            .bearer_auth("admin-token")
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, missing) = call(admin.get("/api/sse/connections/conn-999")).await;
     assert_eq!(
         (status, missing),
         (
@@ -231,39 +184,19 @@ async fn publish_stats_connections_and_disconnects() {
     );
 
     // Disconnect by user: the stream ends.
-    let (status, body) = json_of(
-        client()
-            .delete(url("/api/sse/users/3/connections"))
-            .bearer_auth("admin-token")
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, body) = call(admin.delete("/api/sse/users/3/connections")).await;
     assert_eq!((status, body), (StatusCode::OK, json!({"disconnected": 1})));
-    match tokio::time::timeout(Duration::from_secs(5), bob.next()).await {
-        Ok(Some(Err(reqwest_eventsource::Error::StreamEnded)) | None) => {}
-        other => panic!("expected the stream to end, got {other:?}"),
-    }
+    bob.expect_end().await;
     assert_eq!(hub.connection_count(), 0);
-    let (status, _) = json_of(
-        client()
-            .delete(url(&format!("/api/sse/connections/{id}")))
-            .bearer_auth("admin-token")
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, _) = call(admin.delete(&format!("/api/sse/connections/{id}"))).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn login_sets_the_cookie_and_chat_reaches_the_others() {
-    let (addr, _hub) = start().await;
-    let url = |path: &str| format!("http://{addr}{path}");
+    let (server, _hub) = start().await;
     let response = client()
-        .post(url("/api/login"))
+        .post(server.url("/api/login"))
         .json(&json!({"token": "alice-token"}))
         .send()
         .await
@@ -278,48 +211,37 @@ async fn login_sets_the_cookie_and_chat_reaches_the_others() {
         me,
         json!({"userId": "2", "name": "Alice", "roles": ["editor"], "permissions": ["dashboard.view"]})
     );
-    let (status, _) = json_of(
+    let (status, _) = call(
         client()
-            .get(url("/api/me"))
-            .header("cookie", "sse_token=alice-token")
-            .send()
-            .await
-            .unwrap(),
+            .get(server.url("/api/me"))
+            .header("cookie", "sse_token=alice-token"),
     )
     .await;
     assert_eq!(status, StatusCode::OK);
 
-    let mut bob = open(addr, "bob-token").await;
-    assert_eq!(next(&mut bob).await.1, "connected");
-    let (status, _) = json_of(
-        client()
-            .post(url("/api/chat/typing"))
-            .bearer_auth("alice-token")
-            .send()
-            .await
-            .unwrap(),
+    let mut bob = open(&server, "bob-token").await;
+    assert_eq!(next(&mut bob).await.event, "connected");
+    let alice = Caller {
+        server: &server,
+        token: "alice-token",
+    };
+    let (status, _) = call(alice.post("/api/chat/typing")).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = call(
+        alice
+            .post("/api/chat/messages")
+            .json(&json!({"text": "hello bob"})),
     )
     .await;
     assert_eq!(status, StatusCode::OK);
-    let (status, _) = json_of(
-        client()
-            .post(url("/api/chat/messages"))
-            .bearer_auth("alice-token")
-            .json(&json!({"text": "hello bob"}))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK);
-    let (_, event, typing) = next(&mut bob).await;
+    let typing = next(&mut bob).await;
     assert_eq!(
-        (event.as_str(), typing["data"].clone()),
+        (typing.event.as_str(), typing.payload()),
         ("typing", json!({"userId": "2", "name": "Alice"}))
     );
-    let (_, event, message) = next(&mut bob).await;
+    let message = next(&mut bob).await;
     assert_eq!(
-        (event.as_str(), message["data"].clone()),
+        (message.event.as_str(), message.payload()),
         (
             "chat-message",
             json!({"userId": "2", "name": "Alice", "text": "hello bob"})

@@ -1,39 +1,24 @@
 //! Two demo instances on one Redis: a publish on one reaches a stream on the other.
 
-use std::{net::SocketAddr, time::Duration};
+mod common;
 
-use futures_util::StreamExt;
-use reqwest_eventsource::{Event, EventSource, retry::Never};
 use serde_json::{Value, json};
 use sse_core::Hub;
 use sse_redis::{RedisBackplane, RedisConfig};
 
-use examples::demo::{self, users::Users};
+use common::serve_demo;
+use sse_conformance::{Server, client};
 
 fn redis_url() -> String {
     std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
 }
 
-async fn instance(key: &str) -> SocketAddr {
+async fn instance(key: &str) -> Server {
     let backplane = RedisBackplane::connect(&redis_url(), RedisConfig::default().key(key))
         .await
         .unwrap_or_else(|err| panic!("a Redis server at {} is needed: {err}", redis_url()));
     let hub: Hub = sse_redis::hub(backplane, Hub::builder()).await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(demo::serve(
-        listener,
-        demo::state(hub, Users::builtin()),
-        std::future::pending(),
-    ));
-    addr
-}
-
-async fn next(source: &mut EventSource) -> (String, String, String) {
-    match tokio::time::timeout(Duration::from_secs(5), source.next()).await {
-        Ok(Some(Ok(Event::Message(m)))) => (m.id, m.event, m.data),
-        other => panic!("expected a message, got {other:?}"),
-    }
+    serve_demo(hub).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -41,18 +26,11 @@ async fn a_publish_on_one_instance_reaches_a_stream_on_the_other() {
     let key = format!("sse:demo-test:{:016x}", fastrand_key());
     let a = instance(&key).await;
     let b = instance(&key).await;
-    let mut source = EventSource::new(
-        reqwest::Client::new().get(format!("http://{b}/api/sse/stream?channels=alerts")),
-    )
-    .unwrap();
-    source.set_retry_policy(Box::new(Never));
-    match tokio::time::timeout(Duration::from_secs(5), source.next()).await {
-        Ok(Some(Ok(Event::Open))) => {}
-        other => panic!("expected the stream to open, got {other:?}"),
-    }
-    assert_eq!(next(&mut source).await.1, "connected");
+    let mut stream =
+        client::open(reqwest::Client::new().get(b.stream_url("channels=alerts"))).await;
+    stream.expect_event("connected").await;
     let report: Value = reqwest::Client::new()
-        .post(format!("http://{a}/api/sse/publish"))
+        .post(a.url("/api/sse/publish"))
         .bearer_auth("admin-token")
         .json(&json!({"channel": "alerts", "event": "alert", "data": {"message": "from A"}}))
         .send()
@@ -61,11 +39,9 @@ async fn a_publish_on_one_instance_reaches_a_stream_on_the_other() {
         .json()
         .await
         .unwrap();
-    let (id, event, data) = next(&mut source).await;
-    assert_eq!(id, report["cursor"].as_str().unwrap());
-    assert_eq!(event, "alert");
-    let data: Value = serde_json::from_str(&data).unwrap();
-    assert_eq!(data["data"], json!({"message": "from A"}));
+    let alert = stream.expect_event("alert").await;
+    assert_eq!(alert.id, report["cursor"].as_str().unwrap());
+    assert_eq!(alert.payload(), json!({"message": "from A"}));
     let client = redis::Client::open(redis_url()).unwrap();
     let mut conn = client.get_multiplexed_async_connection().await.unwrap();
     let _: () = redis::cmd("DEL")

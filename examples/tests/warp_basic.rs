@@ -1,147 +1,56 @@
 //! Smoke test of the `warp_basic` example over TCP.
 
-use std::{net::SocketAddr, time::Duration};
+mod common;
 
-use futures_util::StreamExt;
-use reqwest_eventsource::{Event, EventSource, retry::Never};
-use serde_json::{Value, json};
+use common::{
+    assert_invalid_message, assert_priority_11_is_refused, assert_unknown_channel_is_refused,
+    publish_raw, publish_welcome,
+};
+use serde_json::json;
+use sse_conformance::{
+    Server, WAIT,
+    client::{self, As},
+};
 use sse_warp::Hub;
-use tokio::{sync::oneshot, task::JoinHandle};
 
-const WAIT: Duration = Duration::from_secs(5);
-
-/// Serves the example's app on a free port; the sender starts the graceful shutdown.
-async fn serve(hub: Hub) -> (SocketAddr, oneshot::Sender<()>, JoinHandle<()>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (stop, stopped) = oneshot::channel::<()>();
-    let server = tokio::spawn(
+/// Serves the example's app on a free port, as the binary does.
+async fn serve(hub: Hub) -> Server {
+    Server::serve(|listener, shutdown| {
         warp::serve(examples::warp_basic::app(hub))
             .incoming(listener)
-            .graceful(async move {
-                let _ = stopped.await;
-            })
-            .run(),
-    );
-    (addr, stop, server)
-}
-
-/// The next message: (id, event, data).
-async fn next_message(source: &mut EventSource) -> (String, String, Value) {
-    loop {
-        match tokio::time::timeout(WAIT, source.next()).await {
-            Ok(Some(Ok(Event::Open))) => {}
-            Ok(Some(Ok(Event::Message(m)))) => {
-                return (m.id, m.event, serde_json::from_str(&m.data).unwrap());
-            }
-            other => panic!("expected a message, got {other:?}"),
-        }
-    }
+            .graceful(shutdown)
+            .run()
+    })
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_published_message_reaches_the_targeted_stream() {
     let hub = Hub::new();
-    let (addr, stop, server) = serve(hub.clone()).await;
-    let request = reqwest::Client::new()
-        .get(format!(
-            "http://{addr}/api/sse/stream?channels=notifications"
-        ))
-        .header("x-user", "7");
-    let mut source = EventSource::new(request).unwrap();
-    source.set_retry_policy(Box::new(Never));
-    let (id, event, connected) = next_message(&mut source).await;
-    assert_eq!((id.as_str(), event.as_str()), ("", "connected"));
-    assert_eq!(connected["data"]["userId"], "7");
-    assert_eq!(connected["data"]["channels"], json!(["notifications"]));
+    let server = serve(hub.clone()).await;
+    let mut stream =
+        client::open(As::user("7").request(&server.stream_url("channels=notifications"))).await;
+    let connected = stream.expect_event("connected").await;
+    assert_eq!(connected.id, "");
+    assert_eq!(connected.payload()["userId"], "7");
+    assert_eq!(connected.payload()["channels"], json!(["notifications"]));
     assert_eq!(
         hub.connections()[0].client_addr.map(|a| a.ip()),
         Some([127, 0, 0, 1].into())
     );
 
-    let client = reqwest::Client::new();
-    let response = client
-        .post(format!("http://{addr}/api/sse/publish"))
-        .json(&json!({
-            "id": "welcome-1",
-            "channel": "notifications",
-            "event": "notification",
-            "data": {"title": "Hi"},
-            "timestamp": 1_764_350_000_000_u64,
-            "target": "user-specific",
-            "targetUsers": [7]
-        }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    let report: Value = response.json().await.unwrap();
-    let cursor = report["cursor"].as_str().unwrap().to_owned();
-    assert_eq!(
-        report,
-        json!({"id": "welcome-1", "cursor": cursor, "sent": 1, "shed": 0, "closed": 0})
-    );
+    publish_welcome(&server, 7, &mut stream).await;
 
-    let (id, event, message) = next_message(&mut source).await;
-    assert_eq!(id, cursor);
-    assert_eq!(event, "notification");
-    assert_eq!(
-        message,
-        json!({
-            "id": "welcome-1",
-            "channel": "notifications",
-            "event": "notification",
-            "data": {"title": "Hi"},
-            "timestamp": 1_764_350_000_000_u64
-        })
-    );
-
-    let bad = client
-        .post(format!("http://{addr}/api/sse/publish"))
-        .json(&json!({"channel": "notifications", "event": "notification", "priority": 11}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(bad.status(), 400);
-    assert_eq!(
-        bad.json::<Value>().await.unwrap(),
-        json!({"error": "invalid_message", "message": "priority is 11; the maximum is 10", "field": "priority"})
-    );
-    let unparsable = client
-        .post(format!("http://{addr}/api/sse/publish"))
-        .header("content-type", "application/json")
-        .body("{\"channel\":")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(unparsable.status(), 400);
-    let body: Value = unparsable.json().await.unwrap();
-    assert_eq!(body["error"], "invalid_message");
-    assert!(
-        body["message"]
-            .as_str()
-            .unwrap()
-            .starts_with("EOF while parsing"),
-        "{body}"
-    );
+    assert_priority_11_is_refused(&server).await;
+    let unparsable = publish_raw(&server, "{\"channel\":").await;
+    assert_invalid_message(unparsable, "EOF while parsing").await;
 
     // A refusal from the stream endpoint keeps sse-tower's status and JSON body.
-    let refused = client
-        .get(format!("http://{addr}/api/sse/stream?channels=billing"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(refused.status(), 404);
-    assert_eq!(
-        refused.json::<Value>().await.unwrap(),
-        json!({"error": "not_found", "message": "unknown channel \"billing\""})
-    );
+    assert_unknown_channel_is_refused(&server).await;
 
     // The binary's shutdown: the hub ends the streams, then the server exits.
     assert_eq!(hub.shutdown(), 1);
-    let _ = stop.send(());
-    tokio::time::timeout(WAIT, server)
+    tokio::time::timeout(WAIT, server.shutdown())
         .await
-        .expect("the server exits once the streams have ended")
-        .unwrap();
+        .expect("the server exits once the streams have ended");
 }

@@ -32,27 +32,16 @@ impl Harness for AxumHarness {
             .route("/health", get(|| async { "ok" }))
             .sse_stream(STREAM_PATH, hub, config)
             .layer(middleware::from_fn(auth));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let done = tokio::spawn(async move {
+        Server::serve(|listener, shutdown| async move {
             axum::serve(
                 listener,
                 app.into_make_service_with_connect_info::<SocketAddr>(),
             )
-            .with_graceful_shutdown(async move {
-                let _ = stopped.await;
-            })
+            .with_graceful_shutdown(shutdown)
             .await
             .unwrap();
-        });
-        Server::new(
-            addr,
-            move || {
-                let _ = stop.send(());
-            },
-            async move { done.await.unwrap() },
-        )
+        })
+        .await
     }
 }
 

@@ -5,12 +5,13 @@ use axum::{
     body::Body,
     extract::FromRef,
     http::{Request, StatusCode},
+    response::Response,
     routing::get,
 };
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use sse_axum::{AxumSse, LastEventId, SseHub};
-use sse_core::{Channel, Hub};
+use sse_core::{Channel, Hub, testing::Events};
 use sse_tower::{SseService, StreamConfig};
 use tower::ServiceExt;
 
@@ -25,8 +26,22 @@ impl FromRef<AppState> for Hub {
     }
 }
 
-async fn body_json(response: axum::response::Response) -> Value {
-    serde_json::from_slice(&response.into_body().collect().await.unwrap().to_bytes()).unwrap()
+/// Sends one request through a clone of `app`.
+async fn send(app: &Router, request: axum::http::request::Builder) -> Response {
+    app.clone()
+        .oneshot(request.body(Body::empty()).unwrap())
+        .await
+        .unwrap()
+}
+
+/// The whole body, as text.
+async fn body_text(response: Response) -> String {
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    String::from_utf8(bytes.to_vec()).unwrap()
+}
+
+async fn body_json(response: Response) -> Value {
+    serde_json::from_str(&body_text(response).await).unwrap()
 }
 
 #[tokio::test]
@@ -37,54 +52,17 @@ async fn last_event_id_from_header_or_query_and_400_when_malformed() {
             cursor.map_or("none".to_owned(), |c| c.to_string())
         }),
     );
-    let text = |response: axum::response::Response| async move {
-        String::from_utf8(
-            response
-                .into_body()
-                .collect()
-                .await
-                .unwrap()
-                .to_bytes()
-                .to_vec(),
-        )
-        .unwrap()
-    };
-    let response = app
-        .clone()
-        .oneshot(Request::get("/").body(Body::empty()).unwrap())
-        .await
-        .unwrap();
-    assert_eq!(text(response).await, "none");
-    let response = app
-        .clone()
-        .oneshot(
-            Request::get("/?lastEventId=9-9-9")
-                .header("last-event-id", "1-2-3")
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await
-        .unwrap();
-    assert_eq!(text(response).await, "1-2-3");
-    let response = app
-        .clone()
-        .oneshot(
-            Request::get("/?lastEventId=4-5-6")
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await
-        .unwrap();
-    assert_eq!(text(response).await, "4-5-6");
-    let response = app
-        .oneshot(
-            Request::get("/")
-                .header("last-event-id", "nope")
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await
-        .unwrap();
+    let response = send(&app, Request::get("/")).await;
+    assert_eq!(body_text(response).await, "none");
+    let response = send(
+        &app,
+        Request::get("/?lastEventId=9-9-9").header("last-event-id", "1-2-3"),
+    )
+    .await;
+    assert_eq!(body_text(response).await, "1-2-3");
+    let response = send(&app, Request::get("/?lastEventId=4-5-6")).await;
+    assert_eq!(body_text(response).await, "4-5-6");
+    let response = send(&app, Request::get("/").header("last-event-id", "nope")).await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     assert_eq!(
         body_json(response).await,
@@ -108,20 +86,15 @@ async fn the_hub_comes_from_state() {
             )),
         )
         .with_state(AppState { hub: hub.clone() });
-    let stream = app
-        .clone()
-        .oneshot(Request::get("/stream").body(Body::empty()).unwrap())
-        .await
-        .unwrap();
+    let stream = send(&app, Request::get("/stream")).await;
     assert_eq!(stream.status(), StatusCode::OK);
     assert_eq!(stream.headers()["content-type"], "text/event-stream");
-    let count = app
-        .oneshot(Request::get("/count").body(Body::empty()).unwrap())
-        .await
-        .unwrap();
-    let bytes = count.into_body().collect().await.unwrap().to_bytes();
-    assert_eq!(&bytes[..], b"1");
-    drop(stream);
+    let mut events = Events::from_body(stream.into_body());
+    let connected = events.expect_event("connected").await;
+    assert_eq!(connected.json()["data"]["channels"], json!(["chat"]));
+    let count = send(&app, Request::get("/count")).await;
+    assert_eq!(body_text(count).await, "1");
+    drop(events);
     assert_eq!(hub.connection_count(), 0);
 }
 
@@ -131,10 +104,7 @@ async fn a_wrong_method_gets_the_endpoints_json_405() {
         "/stream",
         sse_axum::stream(Hub::new(), StreamConfig::new([Channel::CHAT])),
     );
-    let response = app
-        .oneshot(Request::post("/stream").body(Body::empty()).unwrap())
-        .await
-        .unwrap();
+    let response = send(&app, Request::post("/stream")).await;
     assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(response.headers()["allow"], "GET");
     assert_eq!(

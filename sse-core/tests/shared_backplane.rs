@@ -1,4 +1,6 @@
 //! Two hubs on one shared log: the dispatcher path a cross-instance backplane uses.
+//!
+//! Streams are read with `sse_core::testing::Events`, each wait bounded.
 
 use std::{
     sync::{Arc, Mutex},
@@ -6,13 +8,19 @@ use std::{
 };
 
 use futures_util::FutureExt;
-use serde_json::json;
+use serde_json::{Value, json};
 use sse_core::{
     Backplane, Channel, ConnectOptions, Cursor, Entry, EntryStream, Envelope, EventType, Hub,
-    Identity, Message, Replay, Subscription, UserId,
+    Identity, Message, Replay,
     error::{BackplaneError, SendError},
+    testing::{Event, Events},
 };
 use tokio::sync::broadcast;
+
+use crate::support::{connect, msg, user};
+
+#[path = "support/mod.rs"]
+mod support;
 
 /// A log shared by several hubs in one process, standing in for a shared store: every publish
 /// is appended under one lock and broadcast to every subscriber in log order. Envelopes cross
@@ -90,40 +98,9 @@ fn hub_on(log: &Arc<SharedLog>) -> Hub {
     hub
 }
 
-/// The (id, payload) of each frame of the next chunk.
-async fn next_frames(sub: &mut Subscription) -> Vec<(String, serde_json::Value)> {
-    let chunk = tokio::time::timeout(Duration::from_secs(5), sub.recv())
-        .await
-        .expect("a frame arrives")
-        .expect("the stream is open");
-    let text = std::str::from_utf8(&chunk).unwrap();
-    text.split_terminator("\n\n")
-        .map(|frame| {
-            let id = frame
-                .lines()
-                .next()
-                .unwrap()
-                .strip_prefix("id: ")
-                .unwrap()
-                .to_owned();
-            let data = frame
-                .lines()
-                .find_map(|l| l.strip_prefix("data: "))
-                .unwrap();
-            let value: serde_json::Value = serde_json::from_str(data).unwrap();
-            (id, value["data"].clone())
-        })
-        .collect()
-}
-
-/// The next `n` frames, however they are batched.
-async fn take(sub: &mut Subscription, n: usize) -> Vec<(String, serde_json::Value)> {
-    let mut out = Vec::new();
-    while out.len() < n {
-        out.extend(next_frames(sub).await);
-    }
-    assert_eq!(out.len(), n);
-    out
+/// The SSE id and the message data of `event`.
+fn id_and_payload(event: &Event) -> (String, Value) {
+    (event.id.clone(), event.payload())
 }
 
 async fn started(hub: &Hub) {
@@ -153,18 +130,9 @@ async fn a_send_on_one_hub_reaches_targeted_connections_on_the_other() {
     started(&a).await;
     started(&b).await;
 
-    let mut on_b = b
-        .connect(
-            ConnectOptions::new(Identity::user(UserId::from(1))).channels([Channel::NOTIFICATIONS]),
-        )
-        .await
-        .unwrap();
-    let mut other_on_b = b
-        .connect(
-            ConnectOptions::new(Identity::user(UserId::from(2))).channels([Channel::NOTIFICATIONS]),
-        )
-        .await
-        .unwrap();
+    let on_b = connect(&b, user(1).channels([Channel::NOTIFICATIONS])).await;
+    let mut on_b = Events::from_subscription(on_b);
+    let mut other_on_b = connect(&b, user(2).channels([Channel::NOTIFICATIONS])).await;
     let report = a
         .send(
             Message::new(Channel::NOTIFICATIONS, EventType::Notification, json!("hi"))
@@ -174,46 +142,38 @@ async fn a_send_on_one_hub_reaches_targeted_connections_on_the_other() {
         .unwrap();
     // The report counts the sending instance's own connections.
     assert_eq!(report.sent, 0);
-    let (id, data) = take(&mut on_b, 1).await.remove(0);
+    let (id, data) = id_and_payload(&on_b.expect_event("notification").await);
     assert_eq!(id, report.cursor.to_string());
     assert_eq!(data, json!("hi"));
+    on_b.expect_no_event_within(Duration::ZERO).await;
     // Both hubs dispatched it; user 2 got nothing.
     assert_eq!(other_on_b.queue_len(), 0);
     assert!(other_on_b.recv().now_or_never().is_none());
 
     // A client of A that drops out resumes on B with exactly what it missed.
-    let mut on_a = a
-        .connect(ConnectOptions::new(Identity::user(UserId::from(3))).channels([Channel::CHAT]))
-        .await
-        .unwrap();
-    let first = a
-        .send(Message::new(Channel::CHAT, EventType::Data, json!(1)))
-        .await
-        .unwrap();
+    let on_a = connect(&a, user(3).channels([Channel::CHAT])).await;
+    let mut on_a = Events::from_subscription(on_a);
+    let first = a.send(msg(Channel::CHAT, 1)).await.unwrap();
     assert_eq!(first.sent, 1);
-    assert_eq!(take(&mut on_a, 1).await[0].1, json!(1));
+    assert_eq!(on_a.expect_event("data").await.payload(), json!(1));
+    on_a.expect_no_event_within(Duration::ZERO).await;
     drop(on_a);
     for n in 2..=3 {
-        a.send(Message::new(Channel::CHAT, EventType::Data, json!(n)))
-            .await
-            .unwrap();
+        a.send(msg(Channel::CHAT, n)).await.unwrap();
     }
-    let mut resumed = b
-        .connect(
-            ConnectOptions::new(Identity::user(UserId::from(3)))
-                .channels([Channel::CHAT])
-                .last_event_id(first.cursor),
-        )
-        .await
-        .unwrap();
+    let resumed = connect(
+        &b,
+        user(3)
+            .channels([Channel::CHAT])
+            .last_event_id(first.cursor),
+    )
+    .await;
     assert!(resumed.connected().resumed);
-    let missed: Vec<_> = take(&mut resumed, 2)
-        .await
-        .into_iter()
-        .map(|(_, v)| v)
-        .collect();
+    let mut resumed = Events::from_subscription(resumed);
+    let missed: Vec<Value> = resumed.take(2).await.iter().map(Event::payload).collect();
     assert_eq!(missed, [json!(2), json!(3)]);
-    assert!(resumed.recv().now_or_never().is_none());
+    // Nothing more is ready, and the stream is open.
+    resumed.expect_no_event_within(Duration::ZERO).await;
     assert_eq!(b.stats().messages_dispatched, a.stats().messages_dispatched);
 }
 
@@ -225,29 +185,23 @@ async fn every_instance_delivers_in_the_same_order() {
     started(&a).await;
     started(&b).await;
     let options = || ConnectOptions::new(Identity::anonymous()).channels([Channel::LIVE_UPDATES]);
-    let mut on_a = a.connect(options()).await.unwrap();
-    let mut on_b = b.connect(options()).await.unwrap();
+    let mut on_a = Events::from_subscription(connect(&a, options()).await);
+    let mut on_b = Events::from_subscription(connect(&b, options()).await);
     let sends: Vec<_> = (0..40)
         .map(|n| {
             let hub = if n % 2 == 0 { a.clone() } else { b.clone() };
-            tokio::spawn(async move {
-                hub.send(Message::new(
-                    Channel::LIVE_UPDATES,
-                    EventType::Data,
-                    json!(n),
-                ))
-                .await
-                .unwrap()
-            })
+            tokio::spawn(async move { hub.send(msg(Channel::LIVE_UPDATES, n)).await.unwrap() })
         })
         .collect();
     for s in sends {
         s.await.unwrap();
     }
-    let seen_a = take(&mut on_a, 40).await;
-    let seen_b = take(&mut on_b, 40).await;
+    let seen_a: Vec<_> = on_a.take(40).await.iter().map(id_and_payload).collect();
+    let seen_b: Vec<_> = on_b.take(40).await.iter().map(id_and_payload).collect();
+    on_a.expect_no_event_within(Duration::ZERO).await;
+    on_b.expect_no_event_within(Duration::ZERO).await;
     assert_eq!(seen_a, seen_b);
-    let mut values: Vec<i64> = seen_a.iter().map(|(_, v)| v.as_i64().unwrap()).collect();
+    let mut values: Vec<u64> = seen_a.iter().map(|(_, v)| v.as_u64().unwrap()).collect();
     values.sort_unstable();
     assert_eq!(values, (0..40).collect::<Vec<_>>());
     let cursors: Vec<Cursor> = seen_a.iter().map(|(c, _)| c.parse().unwrap()).collect();
@@ -258,10 +212,7 @@ async fn every_instance_delivers_in_the_same_order() {
 async fn sends_fail_fast_while_no_dispatcher_runs() {
     let log = SharedLog::new();
     let hub = Hub::builder().backplane(Arc::new(Handle(log))).build();
-    let err = hub
-        .send(Message::new(Channel::CHAT, EventType::Data, json!(1)))
-        .await
-        .unwrap_err();
+    let err = hub.send(msg(Channel::CHAT, 1)).await.unwrap_err();
     assert!(
         matches!(err, SendError::Backplane(BackplaneError::Unavailable(_))),
         "{err}"
@@ -273,19 +224,20 @@ async fn concurrent_sends_that_reuse_a_message_id_each_get_their_own_report() {
     let log = SharedLog::new();
     let hub = hub_on(&log);
     started(&hub).await;
-    let mut sub = hub
-        .connect(ConnectOptions::new(Identity::anonymous()).channels([Channel::CHAT]))
-        .await
-        .unwrap();
-    let message = |n: u64| {
-        Message::new(Channel::CHAT, EventType::Data, json!(n)).id("quota-42".parse().unwrap())
-    };
+    let sub = connect(
+        &hub,
+        ConnectOptions::new(Identity::anonymous()).channels([Channel::CHAT]),
+    )
+    .await;
+    let mut sub = Events::from_subscription(sub);
+    let message = |n: u64| msg(Channel::CHAT, n).id("quota-42".parse().unwrap());
     let (first, second) = tokio::join!(hub.send(message(1)), hub.send(message(2)));
     let (first, second) = (first.unwrap(), second.unwrap());
     assert_ne!(first.cursor, second.cursor);
     assert_eq!((first.sent, second.sent), (1, 1));
-    let got = take(&mut sub, 2).await;
-    let mut by_cursor: Vec<(String, serde_json::Value)> = vec![
+    let got: Vec<_> = sub.take(2).await.iter().map(id_and_payload).collect();
+    sub.expect_no_event_within(Duration::ZERO).await;
+    let mut by_cursor: Vec<(String, Value)> = vec![
         (first.cursor.to_string(), json!(1)),
         (second.cursor.to_string(), json!(2)),
     ];

@@ -6,6 +6,10 @@
 //! original; data is compared after turning CRLF and CR into LF, because the WHATWG parser turns
 //! every line ending into LF.
 //!
+//! Every frame written here is also decoded, whole, by the test kit ([`sse_core::testing`],
+//! built on a second independent parser, `sse-stream`), which must dispatch the same events: the
+//! two parsers agree on everything the encoder writes, so the other tests can trust the kit.
+//!
 //! # Where `eventsource-stream` 0.2.3 deviates from the WHATWG parser
 //!
 //! Found by experiment (`parser_edge_cases` pins the behaviour the round trips rely on):
@@ -33,17 +37,44 @@ use futures_util::{FutureExt, StreamExt, stream};
 use proptest::{prelude::*, sample::Index};
 use serde_json::{Value, json};
 use sse_core::{
-    Channel, ConnectOptions, Cursor, EventType, FrameBuilder, Hub, Identity, ManualClock, Message,
-    MessageId, UserId, error::FrameError,
+    Channel, Cursor, EventType, FrameBuilder, Hub, Message, MessageId, error::FrameError, testing,
 };
 
-/// Decodes a byte stream delivered in `chunks`.
-fn decode<'a>(chunks: impl IntoIterator<Item = &'a [u8]>) -> Vec<Event> {
+use crate::support::{START, connect, user};
+
+#[path = "support/mod.rs"]
+mod support;
+
+/// Decodes a byte stream delivered in `chunks` with `eventsource-stream` alone.
+fn eventsource_decode<'a>(chunks: impl IntoIterator<Item = &'a [u8]>) -> Vec<Event> {
     EventStream::new(stream::iter(chunks.into_iter().map(Ok::<_, Infallible>)))
         .map(|event| event.expect("the encoder writes valid UTF-8 and well-formed lines"))
         .collect::<Vec<_>>()
         .now_or_never()
         .expect("an in-memory stream is always ready")
+}
+
+/// Decodes a byte stream delivered in `chunks` with `eventsource-stream`, after checking that
+/// the test kit's parser, fed the whole stream, dispatches the same events.
+#[track_caller]
+fn decode<'a>(chunks: impl IntoIterator<Item = &'a [u8]>) -> Vec<Event> {
+    let chunks: Vec<&[u8]> = chunks.into_iter().collect();
+    let events = eventsource_decode(chunks.iter().copied());
+    let wire = chunks.concat();
+    let kit: Vec<Event> = testing::decode(&wire)
+        .into_iter()
+        // A browser dispatches nothing for a `retry:`-only frame; neither does
+        // `eventsource-stream`.
+        .filter(|event| !event.is_retry_only())
+        .map(|event| dispatched(&event.id, &event.event, &event.data, event.retry))
+        .collect();
+    assert_eq!(
+        kit,
+        events,
+        "the test kit and eventsource-stream disagree on {:?}",
+        String::from_utf8_lossy(&wire)
+    );
+    events
 }
 
 /// Splits `bytes` at the byte offsets chosen by `cuts` (anywhere, even inside a character).
@@ -243,22 +274,13 @@ fn json_value() -> impl Strategy<Value = Value> {
     })
 }
 
+/// The names of the product's eleven event types.
+const KNOWN_EVENTS: &str =
+    "connected heartbeat data update refresh toast alert notification broadcast error custom";
+
 fn event_type() -> impl Strategy<Value = EventType> {
     prop_oneof![
-        prop::sample::select(vec![
-            "connected",
-            "heartbeat",
-            "data",
-            "update",
-            "refresh",
-            "toast",
-            "alert",
-            "notification",
-            "broadcast",
-            "error",
-            "custom",
-        ])
-        .prop_map(String::from),
+        prop::sample::select(KNOWN_EVENTS.split(' ').collect::<Vec<_>>()).prop_map(String::from),
         "[A-Za-z0-9._:-]{1,64}",
     ]
     .prop_map(|name| EventType::new(name).expect("the strategy yields valid event names"))
@@ -424,7 +446,7 @@ fn parser_edge_cases() {
 #[test]
 #[should_panic(expected = "is not a char boundary")]
 fn eventsource_stream_panics_on_a_leading_bom() {
-    decode([&b"\xef\xbb\xbfdata: x\n\n"[..]]);
+    eventsource_decode([&b"\xef\xbb\xbfdata: x\n\n"[..]]);
 }
 
 #[test]
@@ -442,6 +464,16 @@ fn heartbeat_and_retry_frames() {
     // A `retry:`-only frame dispatches no event (it has no data), in the spec as here.
     let retry = sse_core::system::retry(Duration::from_secs(3));
     assert_eq!(decode([&retry[..]]), Vec::<Event>::new());
+    // The test kit lists it all the same, as the frame that sets the reconnection time.
+    assert_eq!(
+        testing::decode(&retry),
+        [testing::Event {
+            id: String::new(),
+            event: String::new(),
+            data: String::new(),
+            retry: Some(Duration::from_secs(3)),
+        }]
+    );
 }
 
 #[test]
@@ -486,17 +518,15 @@ fn message_round_trip_with_exact_values() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_batch_of_sent_messages_decodes_in_order() {
-    let clock = ManualClock::new(1_764_350_000_000);
-    let hub = Hub::builder().clock(clock.clone().into()).build();
-    let mut subscription = hub
-        .connect(
-            ConnectOptions::new(Identity::user(UserId::from(1)))
-                .channels([Channel::NOTIFICATIONS, Channel::CHAT]),
-        )
-        .await
-        .unwrap();
+    let clock = testing::TestClock::new(START);
+    let hub = clock.hub().build();
+    let mut subscription = connect(
+        &hub,
+        user(1).channels([Channel::NOTIFICATIONS, Channel::CHAT]),
+    )
+    .await;
 
     let sent = [
         (
@@ -513,7 +543,7 @@ async fn a_batch_of_sent_messages_decodes_in_order() {
     ];
     let mut reports = Vec::new();
     for (channel, event, data) in sent.clone() {
-        clock.advance(Duration::from_millis(10));
+        clock.advance(Duration::from_millis(10)).await;
         reports.push(hub.send(Message::new(channel, event, data)).await.unwrap());
     }
     assert_eq!(
@@ -538,7 +568,7 @@ async fn a_batch_of_sent_messages_decodes_in_order() {
                 "channel": channel.as_str(),
                 "event": event.as_str(),
                 "data": data,
-                "timestamp": 1_764_350_000_000u64 + 10 * (i as u64 + 1),
+                "timestamp": START + 10 * (i as u64 + 1),
             }),
             "event {i}"
         );

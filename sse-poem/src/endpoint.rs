@@ -141,9 +141,11 @@ fn parts(req: Request) -> Parts {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use http_body_util::combinators::BoxBody;
     use poem::{EndpointExt, Route, http::StatusCode};
-    use sse_core::{Channel, Identity, Role, UserId};
+    use sse_core::{Channel, Identity, Role, UserId, testing::Events};
     use sse_tower::StreamConfig;
 
     use super::*;
@@ -160,17 +162,9 @@ mod tests {
             .finish()
     }
 
-    async fn first_chunk(response: Response) -> String {
-        let mut body = BoxBody::from(response.into_body());
-        let frame = body.frame().await.unwrap().unwrap();
-        String::from_utf8(frame.into_data().unwrap().to_vec()).unwrap()
-    }
-
-    fn assert_send_sync<T: Send + Sync>() {}
-
     #[test]
     fn endpoint_is_send_sync() {
-        assert_send_sync::<SseEndpoint>();
+        sse_core::testing::assert_send_sync::<SseEndpoint>();
     }
 
     #[tokio::test]
@@ -224,21 +218,13 @@ mod tests {
         assert_eq!(headers["content-type"], "text/event-stream");
         assert_eq!(headers["cache-control"], "no-cache, no-transform");
         assert_eq!(headers["x-accel-buffering"], "no");
-        let mut body = BoxBody::from(response.into_body());
-        let first = body.frame().await.unwrap().unwrap().into_data().unwrap();
-        assert!(
-            first.starts_with(b"retry: 3000\n\nevent: connected\n"),
-            "{first:?}"
-        );
+        let mut events = Events::from_body(BoxBody::from(response.into_body()));
+        events.expect_event("connected").await;
+        // The `retry:` hint came first.
+        assert_eq!(events.retry(), Some(Duration::from_millis(3000)));
         assert_eq!(hub.shutdown(), 1);
         // The final reconnection hint, jittered so that clients do not come back all at once.
-        let last = body.frame().await.unwrap().unwrap().into_data().unwrap();
-        let last = std::str::from_utf8(&last).unwrap();
-        let millis = last
-            .strip_prefix("retry: ")
-            .and_then(|l| l.strip_suffix("\n\n"));
-        assert!(millis.is_some_and(|m| m.parse::<u64>().is_ok()), "{last:?}");
-        assert!(body.frame().await.is_none());
+        assert!(events.expect_end().await.is_some());
         assert_eq!(hub.connection_count(), 0);
     }
 
@@ -251,7 +237,7 @@ mod tests {
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
         assert_eq!(response.content_type(), Some("application/json"));
         assert_eq!(
-            first_chunk(response).await,
+            response.into_body().into_string().await.unwrap(),
             r#"{"error":"unauthorized","message":"authentication required"}"#
         );
 
@@ -263,7 +249,7 @@ mod tests {
         assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
         assert_eq!(response.headers()["allow"], "GET");
         assert_eq!(
-            first_chunk(response).await,
+            response.into_body().into_string().await.unwrap(),
             r#"{"error":"method_not_allowed","message":"POST is not allowed; use GET"}"#
         );
         assert_eq!(hub.connection_count(), 0);

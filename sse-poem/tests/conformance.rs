@@ -15,8 +15,6 @@ impl Harness for PoemHarness {
     const NAME: &'static str = "poem + sse-poem";
 
     async fn start(hub: Hub, config: StreamConfig) -> sse_conformance::Server {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
         let app = Route::new()
             .at(STREAM_PATH, SseEndpoint::new(hub, config))
             .at("/health", get(health))
@@ -27,28 +25,15 @@ impl Harness for PoemHarness {
                 }
                 next.call(req).await
             });
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         // `Hangup` so that a client that leaves is dropped at once (see its docs); no graceful
         // timeout, since `Hub::shutdown` ends the streams the shutdown waits for.
-        let done = tokio::spawn(
+        sse_conformance::Server::serve(|listener, shutdown| async move {
             Server::new_with_acceptor(Hangup::new(TcpAcceptor::from_tokio(listener).unwrap()))
-                .run_with_graceful_shutdown(
-                    app,
-                    async move {
-                        let _ = stopped.await;
-                    },
-                    None,
-                ),
-        );
-        sse_conformance::Server::new(
-            addr,
-            move || {
-                let _ = stop.send(());
-            },
-            async move {
-                done.await.unwrap().unwrap();
-            },
-        )
+                .run_with_graceful_shutdown(app, shutdown, None)
+                .await
+                .unwrap();
+        })
+        .await
     }
 }
 

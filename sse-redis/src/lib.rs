@@ -144,9 +144,7 @@ pub use sse_core;
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn assert_send_sync<T: Send + Sync>() {}
-    fn assert_send<T: Send>(_: &T) {}
+    use sse_core::testing::{assert_send, assert_send_sync};
 
     #[test]
     fn public_types_are_send_and_sync() {

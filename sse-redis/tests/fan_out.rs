@@ -4,7 +4,7 @@ mod common;
 
 use std::sync::Arc;
 
-use common::{Instance, TestKey, ids, message, payloads, redis_url, take, until_fence};
+use common::{TestKey, message, until_fence};
 use serde_json::json;
 use sse_core::{
     Backplane, Channel, ConnectOptions, Cursor, Hub, Identity, Role, UserId,
@@ -12,61 +12,27 @@ use sse_core::{
 };
 use sse_redis::RedisBackplane;
 
-fn options(identity: Identity, channels: impl IntoIterator<Item = Channel>) -> ConnectOptions {
-    ConnectOptions::new(identity).channels(channels.into_iter().chain([Channel::SYSTEM]))
+/// A connection to `channel` and the system channel (where the fence goes).
+fn options(identity: Identity, channel: Channel) -> ConnectOptions {
+    ConnectOptions::new(identity).channels([channel, Channel::SYSTEM])
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn targeted_messages_reach_exactly_the_matching_connections_on_every_instance() {
-    let url = redis_url();
-    let key = TestKey::new(&url, "targeting");
-    let a = Instance::start(&url, key.config(), Hub::builder()).await;
-    let b = Instance::start(&url, key.config(), Hub::builder()).await;
+    let key = TestKey::new("targeting");
+    let a = key.instance(Hub::builder()).await;
+    let b = key.instance(Hub::builder()).await;
     let admin = Role::from_static("admin");
 
-    let mut b_user1 = b
-        .connect(options(
-            Identity::user(UserId::from(1)),
-            [Channel::NOTIFICATIONS],
-        ))
-        .await
-        .unwrap();
-    let mut b_user2 = b
-        .connect(options(
-            Identity::user(UserId::from(2)),
-            [Channel::NOTIFICATIONS],
-        ))
-        .await
-        .unwrap();
-    let mut b_admin = b
-        .connect(options(
-            Identity::user(UserId::from(3)).with_role(admin.clone()),
-            [Channel::NOTIFICATIONS],
-        ))
-        .await
-        .unwrap();
-    let mut b_chat = b
-        .connect(options(Identity::anonymous(), [Channel::CHAT]))
-        .await
-        .unwrap();
-    let mut b_user1_chat = b
-        .connect(options(Identity::user(UserId::from(1)), [Channel::CHAT]))
-        .await
-        .unwrap();
-    let mut a_user1 = a
-        .connect(options(
-            Identity::user(UserId::from(1)),
-            [Channel::NOTIFICATIONS],
-        ))
-        .await
-        .unwrap();
-    let mut a_admin = a
-        .connect(options(
-            Identity::user(UserId::from(4)).with_role(admin.clone()),
-            [Channel::NOTIFICATIONS],
-        ))
-        .await
-        .unwrap();
+    let user = |id: u64| Identity::user(UserId::from(id));
+    let admin_user = |id: u64| user(id).with_role(admin.clone());
+    let (_, mut b_user1) = b.open(options(user(1), Channel::NOTIFICATIONS)).await;
+    let (_, mut b_user2) = b.open(options(user(2), Channel::NOTIFICATIONS)).await;
+    let (_, mut b_admin) = b.open(options(admin_user(3), Channel::NOTIFICATIONS)).await;
+    let (_, mut b_chat) = b.open(options(Identity::anonymous(), Channel::CHAT)).await;
+    let (_, mut b_user1_chat) = b.open(options(user(1), Channel::CHAT)).await;
+    let (_, mut a_user1) = a.open(options(user(1), Channel::NOTIFICATIONS)).await;
+    let (_, mut a_admin) = a.open(options(admin_user(4), Channel::NOTIFICATIONS)).await;
 
     let for_user1 = a
         .send(message(Channel::NOTIFICATIONS, "for-user-1").to_users([1]))
@@ -120,16 +86,13 @@ async fn targeted_messages_reach_exactly_the_matching_connections_on_every_insta
         (&mut a_user1, vec![("for-user-1", c(&for_user1))]),
         (&mut a_admin, vec![("for-admins", c(&for_admins))]),
     ];
-    for (n, (sub, expected)) in expect.into_iter().enumerate() {
-        let got = until_fence(sub).await;
+    for (n, (events, expected)) in expect.into_iter().enumerate() {
+        let got = until_fence(events).await;
         let got: Vec<(String, String)> = got
             .iter()
-            .map(|f| {
-                assert_eq!(f.event, "data");
-                (
-                    f.payload().as_str().unwrap().to_owned(),
-                    f.id.clone().unwrap(),
-                )
+            .map(|e| {
+                assert_eq!(e.event, "data");
+                (e.payload().as_str().unwrap().to_owned(), e.id.clone())
             })
             .collect();
         let expected: Vec<(String, String)> = expected
@@ -137,7 +100,8 @@ async fn targeted_messages_reach_exactly_the_matching_connections_on_every_insta
             .map(|(p, id)| (p.to_owned(), id))
             .collect();
         assert_eq!(got, expected, "connection #{n}");
-        assert_eq!(sub.queue_len(), 0, "connection #{n}");
+        // Nothing after the fence.
+        assert_eq!(events.try_next(), None, "connection #{n}");
     }
 
     let (sa, sb) = (a.stats(), b.stats());
@@ -160,13 +124,12 @@ async fn targeted_messages_reach_exactly_the_matching_connections_on_every_insta
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_instance_delivers_concurrent_sends_in_the_same_order() {
-    let url = redis_url();
-    let key = TestKey::new(&url, "order");
-    let a = Instance::start(&url, key.config(), Hub::builder()).await;
-    let b = Instance::start(&url, key.config(), Hub::builder()).await;
+    let key = TestKey::new("order");
+    let a = key.instance(Hub::builder()).await;
+    let b = key.instance(Hub::builder()).await;
     let options = || ConnectOptions::new(Identity::anonymous()).channels([Channel::LIVE_UPDATES]);
-    let mut on_a = a.connect(options()).await.unwrap();
-    let mut on_b = b.connect(options()).await.unwrap();
+    let (_, mut on_a) = a.open(options()).await;
+    let (_, mut on_b) = b.open(options()).await;
 
     let sends: Vec<_> = (0..40)
         .map(|n| {
@@ -186,10 +149,11 @@ async fn every_instance_delivers_concurrent_sends_in_the_same_order() {
     for send in sends {
         reports.push(send.await.unwrap());
     }
-    let seen_a = take(&mut on_a, 40).await;
-    let seen_b = take(&mut on_b, 40).await;
+    let seen_a = on_a.take(40).await;
+    let seen_b = on_b.take(40).await;
+    assert_eq!((on_a.try_next(), on_b.try_next()), (None, None));
     assert_eq!(seen_a, seen_b);
-    let cursors: Vec<Cursor> = ids(&seen_a).iter().map(|c| c.parse().unwrap()).collect();
+    let cursors: Vec<Cursor> = seen_a.iter().map(|e| e.id.parse().unwrap()).collect();
     assert!(cursors.windows(2).all(|w| w[0] < w[1]));
     // Each send's report names the cursor its message was delivered with.
     let mut by_cursor: Vec<(Cursor, String)> = reports
@@ -200,43 +164,35 @@ async fn every_instance_delivers_concurrent_sends_in_the_same_order() {
     by_cursor.sort_by_key(|(c, _)| c.position());
     let delivered: Vec<(Cursor, String)> = cursors
         .into_iter()
-        .zip(payloads(&seen_a))
-        .map(|(c, p)| (c, p.as_str().unwrap().to_owned()))
+        .zip(&seen_a)
+        .map(|(c, e)| (c, e.payload().as_str().unwrap().to_owned()))
         .collect();
     assert_eq!(delivered, by_cursor);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn corrupt_entries_are_counted_and_tailing_goes_on() {
-    let url = redis_url();
-    let key = TestKey::new(&url, "corrupt");
-    let a = Instance::start(&url, key.config(), Hub::builder()).await;
-    let b = Instance::start(&url, key.config(), Hub::builder()).await;
-    let mut on_b = b
-        .connect(ConnectOptions::new(Identity::anonymous()).channels([Channel::CHAT]))
-        .await
-        .unwrap();
+    let key = TestKey::new("corrupt");
+    let a = key.instance(Hub::builder()).await;
+    let b = key.instance(Hub::builder()).await;
+    let (_, mut on_b) = b
+        .open(ConnectOptions::new(Identity::anonymous()).channels([Channel::CHAT]))
+        .await;
 
     let mut redis = key.redis();
-    let _: String = redis::cmd("XADD")
-        .arg(&key.key)
-        .arg("*")
-        .arg("e")
-        .arg("not an envelope")
-        .query(&mut redis)
-        .unwrap();
-    let _: String = redis::cmd("XADD")
-        .arg(&key.key)
-        .arg("*")
-        .arg("other-field")
-        .arg("x")
-        .query(&mut redis)
-        .unwrap();
+    for (field, value) in [("e", "not an envelope"), ("other-field", "x")] {
+        let _: String = redis::cmd("XADD")
+            .arg(&key.key)
+            .arg("*")
+            .arg(field)
+            .arg(value)
+            .query(&mut redis)
+            .unwrap();
+    }
     let report = a.send(message(Channel::CHAT, "after")).await.unwrap();
 
-    let got = take(&mut on_b, 1).await;
-    assert_eq!(payloads(&got), [json!("after")]);
-    assert_eq!(ids(&got), [report.cursor.to_string()]);
+    on_b.expect_message(&report, "data", &json!("after")).await;
+    assert_eq!(on_b.try_next(), None);
     // Both hubs read both corrupt entries before the good one, and counted them.
     assert_eq!(a.stats().backplane_errors, 2);
     assert_eq!(b.stats().backplane_errors, 2);
@@ -245,9 +201,10 @@ async fn corrupt_entries_are_counted_and_tailing_goes_on() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sends_fail_fast_while_no_dispatcher_runs_and_after_close() {
-    let url = redis_url();
-    let key = TestKey::new(&url, "no-dispatcher");
-    let backplane = RedisBackplane::connect(&url, key.config()).await.unwrap();
+    let key = TestKey::new("no-dispatcher");
+    let backplane = RedisBackplane::connect(&key.url, key.config())
+        .await
+        .unwrap();
     let hub = Hub::builder()
         .backplane(Arc::clone(&backplane) as _)
         .build();
@@ -260,7 +217,7 @@ async fn sends_fail_fast_while_no_dispatcher_runs_and_after_close() {
         "{err}"
     );
 
-    let running = Instance::start(&url, key.config(), Hub::builder()).await;
+    let running = key.instance(Hub::builder()).await;
     running.send(message(Channel::CHAT, "ok")).await.unwrap();
     running.backplane.close();
     assert!(running.backplane.is_closed());

@@ -10,10 +10,10 @@ use std::{
     time::{Duration, Instant},
 };
 
-use common::{Instance, ids, message, payloads, take};
+use common::{Instance, expect_gap, message};
 use serde_json::json;
 use sse_core::{
-    Channel, ConnectOptions, Hub, Identity, UserId,
+    Channel, ConnectOptions, Hub, Identity, SendReport, UserId,
     error::{BackplaneError, SendError},
 };
 use sse_redis::RedisConfig;
@@ -87,6 +87,15 @@ impl Server {
         .expect("redis-server answers");
     }
 
+    /// Waits until the server is ready, then starts two instances on its stream `key`.
+    async fn two_instances(&self, key: &str) -> (Instance, Instance) {
+        self.ready().await;
+        let config = config(key);
+        let a = Instance::start(&self.url(), config.clone(), Hub::builder()).await;
+        let b = Instance::start(&self.url(), config, Hub::builder()).await;
+        (a, b)
+    }
+
     /// Sends a signal to the server (`STOP` freezes it: connections stay open, nothing
     /// answers; `CONT` thaws it).
     fn signal(&self, signal: &str) {
@@ -112,11 +121,14 @@ impl Drop for Server {
     }
 }
 
-fn config(key: &str, publish_timeout: Duration) -> RedisConfig {
+/// How long a send waits for Redis.
+const PUBLISH_TIMEOUT: Duration = Duration::from_millis(500);
+
+fn config(key: &str) -> RedisConfig {
     RedisConfig::default()
         .key(key)
         .block(Duration::from_millis(200))
-        .publish_timeout(publish_timeout)
+        .publish_timeout(PUBLISH_TIMEOUT)
         .reconnect_max_delay(Duration::from_millis(200))
 }
 
@@ -135,23 +147,35 @@ async fn until_sends_succeed(hub: &Hub) {
     .expect("sends succeed again after Redis is back");
 }
 
+/// Connects to `instance` with `options` (which carry a cursor): the connection resumes, and
+/// replays exactly the message of `missed`, whose payload is `payload`.
+async fn expect_resume(
+    instance: &Instance,
+    options: ConnectOptions,
+    missed: &SendReport,
+    payload: &str,
+) {
+    let (connected, mut events) = instance.open(options).await;
+    assert!(connected.resumed, "{connected:?}");
+    events.expect_message(missed, "data", &json!(payload)).await;
+    assert_eq!(events.try_next(), None);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn delivery_resumes_after_a_redis_restart_and_old_cursors_get_a_history_gap() {
     let mut server = Server::start();
-    server.ready().await;
-    let publish_timeout = Duration::from_millis(500);
-    let config = config("sse-test:restart", publish_timeout);
-    let a = Instance::start(&server.url(), config.clone(), Hub::builder()).await;
-    let b = Instance::start(&server.url(), config, Hub::builder()).await;
+    let (a, b) = server.two_instances("sse-test:restart").await;
     let options = || ConnectOptions::new(Identity::user(UserId::from(1))).channels([Channel::CHAT]);
-    let mut on_a = a.connect(options()).await.unwrap();
-    let mut on_b = b.connect(options()).await.unwrap();
+    let (_, mut on_a) = a.open(options()).await;
+    let (_, mut on_b) = b.open(options()).await;
 
     let before = a.send(message(Channel::CHAT, "before")).await.unwrap();
     assert_eq!(before.sent, 1);
-    for sub in [&mut on_a, &mut on_b] {
-        let got = take(sub, 1).await;
-        assert_eq!(ids(&got), [before.cursor.to_string()]);
+    for events in [&mut on_a, &mut on_b] {
+        events
+            .expect_message(&before, "data", &json!("before"))
+            .await;
+        assert_eq!(events.try_next(), None);
     }
 
     server.kill();
@@ -170,7 +194,7 @@ async fn delivery_resumes_after_a_redis_restart_and_old_cursors_get_a_history_ga
             "{err}"
         );
         // Bounded by the publish timeout (plus scheduling slack), not a hang.
-        assert!(took < publish_timeout + Duration::from_secs(1), "{took:?}");
+        assert!(took < PUBLISH_TIMEOUT + Duration::from_secs(1), "{took:?}");
         assert!(hub.stats().backplane_errors >= 1);
     }
 
@@ -185,56 +209,44 @@ async fn delivery_resumes_after_a_redis_restart_and_old_cursors_get_a_history_ga
     let after2 = b.send(message(Channel::CHAT, "after-2")).await.unwrap();
     assert!(!after1.cursor.same_epoch(&before.cursor));
     assert!(after1.cursor < after2.cursor);
-    for sub in [&mut on_a, &mut on_b] {
-        let got = take(sub, 2).await;
-        assert_eq!(payloads(&got), [json!("after-1"), json!("after-2")]);
-        assert_eq!(
-            ids(&got),
-            [after1.cursor.to_string(), after2.cursor.to_string()]
-        );
-        assert_eq!(sub.queue_len(), 0);
+    for events in [&mut on_a, &mut on_b] {
+        events
+            .expect_message(&after1, "data", &json!("after-1"))
+            .await;
+        events
+            .expect_message(&after2, "data", &json!("after-2"))
+            .await;
+        assert_eq!(events.try_next(), None);
     }
     assert_eq!(a.backplane.epoch(), after1.cursor.epoch());
     assert_eq!(b.backplane.epoch(), after1.cursor.epoch());
 
     // A cursor from before the restart points into a history that is gone.
-    let mut stale = b
-        .connect(options().last_event_id(before.cursor))
-        .await
-        .unwrap();
-    assert!(stale.connected().history_gap);
-    let got = take(&mut stale, 1).await;
-    assert_eq!(got[0].event, "refresh");
-    assert_eq!(got[0].payload()["reason"], "history-gap");
-    assert_eq!(
-        got[0].payload()["lastEventId"],
-        json!(before.cursor.to_string())
-    );
+    let (connected, mut stale) = b.open(options().last_event_id(before.cursor)).await;
+    assert!(connected.history_gap);
     // Its id is the new stream's head, so the client resumes from there next time.
-    assert_eq!(got[0].id, Some(after2.cursor.to_string()));
+    expect_gap(&mut stale, before.cursor, after2.cursor).await;
+    assert_eq!(stale.try_next(), None);
 
     // A cursor from after it resumes normally, on the other instance.
-    let mut fresh = a
-        .connect(options().last_event_id(after1.cursor))
-        .await
-        .unwrap();
-    assert!(fresh.connected().resumed);
-    let got = take(&mut fresh, 1).await;
-    assert_eq!(payloads(&got), [json!("after-2")]);
+    expect_resume(
+        &a,
+        options().last_event_id(after1.cursor),
+        &after2,
+        "after-2",
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sends_time_out_while_redis_does_not_answer_and_resume_without_loss_after() {
     let mut server = Server::start();
-    server.ready().await;
-    let publish_timeout = Duration::from_millis(500);
-    let config = config("sse-test:frozen", publish_timeout);
-    let a = Instance::start(&server.url(), config.clone(), Hub::builder()).await;
-    let b = Instance::start(&server.url(), config, Hub::builder()).await;
+    let (a, b) = server.two_instances("sse-test:frozen").await;
     let options = || ConnectOptions::new(Identity::anonymous()).channels([Channel::CHAT]);
-    let mut on_b = b.connect(options()).await.unwrap();
+    let (_, mut on_b) = b.open(options()).await;
     let before = a.send(message(Channel::CHAT, "before")).await.unwrap();
-    assert_eq!(ids(&take(&mut on_b, 1).await), [before.cursor.to_string()]);
+    on_b.expect_message(&before, "data", &json!("before")).await;
+    assert_eq!(on_b.try_next(), None);
 
     server.signal("STOP");
     let started = Instant::now();
@@ -244,11 +256,11 @@ async fn sends_time_out_while_redis_does_not_answer_and_resume_without_loss_afte
         .expect_err("a frozen Redis answers nothing");
     let took = started.elapsed();
     assert!(
-        matches!(err, SendError::Backplane(BackplaneError::Timeout(t)) if t == publish_timeout),
+        matches!(err, SendError::Backplane(BackplaneError::Timeout(t)) if t == PUBLISH_TIMEOUT),
         "{err}"
     );
     assert!(
-        took >= publish_timeout && took < publish_timeout + Duration::from_secs(1),
+        took >= PUBLISH_TIMEOUT && took < PUBLISH_TIMEOUT + Duration::from_secs(1),
         "{took:?}"
     );
     assert!(a.stats().backplane_errors >= 1);
@@ -259,16 +271,10 @@ async fn sends_time_out_while_redis_does_not_answer_and_resume_without_loss_afte
     let after = a.send(message(Channel::CHAT, "after")).await.unwrap();
     // The same Redis, the same data: the epoch did not change, and nothing was lost.
     assert!(after.cursor.same_epoch(&before.cursor));
-    let got = take(&mut on_b, 1).await;
-    assert_eq!(payloads(&got), [json!("after")]);
-    assert_eq!(ids(&got), [after.cursor.to_string()]);
+    on_b.expect_message(&after, "data", &json!("after")).await;
+    assert_eq!(on_b.try_next(), None);
 
     // A cursor from before the freeze resumes without a gap.
-    let mut resumed = a
-        .connect(options().last_event_id(before.cursor))
-        .await
-        .unwrap();
-    assert!(resumed.connected().resumed);
-    assert_eq!(payloads(&take(&mut resumed, 1).await), [json!("after")]);
+    expect_resume(&a, options().last_event_id(before.cursor), &after, "after").await;
     server.kill();
 }

@@ -4,7 +4,7 @@ mod common;
 
 use std::sync::Arc;
 
-use common::{Frame, Instance, TestKey, dispatched, ids, message, payloads, redis_url, take};
+use common::{Instance, TestKey, dispatched, expect_gap, message};
 use serde_json::json;
 use sse_core::{Backplane, Channel, ConnectOptions, Cursor, Hub, Identity, Replay, UserId};
 
@@ -12,30 +12,27 @@ fn user3() -> ConnectOptions {
     ConnectOptions::new(Identity::user(UserId::from(3))).channels([Channel::CHAT])
 }
 
-/// Asserts that `frame` is the `history-gap` refresh for a client that sent `last_event_id`,
-/// carrying `head` as its id.
-fn assert_gap(frame: &Frame, last_event_id: Cursor, head: Option<Cursor>) {
-    assert_eq!(frame.event, "refresh", "{frame:?}");
-    assert_eq!(frame.payload()["reason"], "history-gap", "{frame:?}");
-    assert_eq!(
-        frame.payload()["lastEventId"],
-        json!(last_event_id.to_string())
-    );
-    assert_eq!(frame.id, head.map(|h| h.to_string()));
+/// Sends `m1` to `m4` on chat; their cursors.
+async fn send_m1_to_m4(hub: &Hub) -> Vec<Cursor> {
+    let mut sent = Vec::new();
+    for n in 1..=4 {
+        let report = hub.send(message(Channel::CHAT, &format!("m{n}"))).await;
+        sent.push(report.unwrap().cursor);
+    }
+    sent
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_reconnects_to_another_instance_gets_what_it_missed_once_then_live() {
-    let url = redis_url();
-    let key = TestKey::new(&url, "resume");
-    let a = Instance::start(&url, key.config(), Hub::builder()).await;
-    let b = Instance::start(&url, key.config(), Hub::builder()).await;
+    let key = TestKey::new("resume");
+    let a = key.instance(Hub::builder()).await;
+    let b = key.instance(Hub::builder()).await;
 
-    let mut on_a = a.connect(user3()).await.unwrap();
+    let (_, mut on_a) = a.open(user3()).await;
     let first = a.send(message(Channel::CHAT, "m1")).await.unwrap();
     assert_eq!(first.sent, 1);
-    let got = take(&mut on_a, 1).await;
-    assert_eq!(ids(&got), [first.cursor.to_string()]);
+    on_a.expect_message(&first, "data", &json!("m1")).await;
+    assert_eq!(on_a.try_next(), None);
     drop(on_a);
 
     let m2 = a.send(message(Channel::CHAT, "m2")).await.unwrap();
@@ -50,44 +47,29 @@ async fn a_client_that_reconnects_to_another_instance_gets_what_it_missed_once_t
     assert_eq!((m2.sent, m3.sent), (0, 0));
 
     // B's own send went through B's dispatcher after everything before it.
-    let mut resumed = b
-        .connect(user3().last_event_id(first.cursor))
-        .await
-        .unwrap();
-    let connected = resumed.connected();
+    let (connected, mut resumed) = b.open(user3().last_event_id(first.cursor)).await;
     assert!(connected.resumed && !connected.history_gap, "{connected:?}");
     assert_eq!(connected.replayed, 2);
-    let missed = take(&mut resumed, 2).await;
-    assert_eq!(payloads(&missed), [json!("m2"), json!("m3")]);
-    assert_eq!(ids(&missed), [m2.cursor.to_string(), m3.cursor.to_string()]);
+    resumed.expect_message(&m2, "data", &json!("m2")).await;
+    resumed.expect_message(&m3, "data", &json!("m3")).await;
+    assert_eq!(resumed.try_next(), None);
 
     let live = a.send(message(Channel::CHAT, "m4")).await.unwrap();
     assert_eq!(live.sent, 0);
-    let got = take(&mut resumed, 1).await;
-    assert_eq!(payloads(&got), [json!("m4")]);
-    assert_eq!(ids(&got), [live.cursor.to_string()]);
-    assert_eq!(resumed.queue_len(), 0);
+    resumed.expect_message(&live, "data", &json!("m4")).await;
+    assert_eq!(resumed.try_next(), None);
     assert_eq!(b.stats().replayed, 2);
     assert_eq!(b.stats().history_gaps, 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stream_trimmed_past_the_cursor_gives_a_history_gap() {
-    let url = redis_url();
-    let key = TestKey::new(&url, "trimmed");
+    let key = TestKey::new("trimmed");
     let config = key.config().max_len(3);
-    let a = Instance::start(&url, config.clone(), Hub::builder()).await;
-    let b = Instance::start(&url, config, Hub::builder()).await;
+    let a = Instance::start(&key.url, config.clone(), Hub::builder()).await;
+    let b = Instance::start(&key.url, config, Hub::builder()).await;
 
-    let mut sent = Vec::new();
-    for n in 1..=4 {
-        sent.push(
-            a.send(message(Channel::CHAT, &format!("m{n}")))
-                .await
-                .unwrap()
-                .cursor,
-        );
-    }
+    let sent = send_m1_to_m4(&a).await;
     // `MAXLEN ~` trims whole nodes only; trim exactly to be deterministic: only m4 is left.
     let mut redis = key.redis();
     let trimmed: usize = redis::cmd("XTRIM")
@@ -101,39 +83,28 @@ async fn a_stream_trimmed_past_the_cursor_gives_a_history_gap() {
 
     // m1's and m3's entries are gone: the client must resynchronise, and resumes from m4.
     for lost in [sent[0], sent[2]] {
-        let mut sub = b.connect(user3().last_event_id(lost)).await.unwrap();
-        let connected = sub.connected();
+        let (connected, mut events) = b.open(user3().last_event_id(lost)).await;
         assert!(connected.history_gap && !connected.resumed, "{connected:?}");
-        let got = take(&mut sub, 1).await;
-        assert_gap(&got[0], lost, Some(sent[3]));
+        expect_gap(&mut events, lost, sent[3]).await;
+        assert_eq!(events.try_next(), None);
     }
     assert_eq!(b.stats().history_gaps, 2);
 
     // m4 is still there: nothing was missed after it.
-    let mut sub = b.connect(user3().last_event_id(sent[3])).await.unwrap();
-    assert!(sub.connected().resumed && !sub.connected().history_gap);
-    assert_eq!(sub.connected().replayed, 0);
+    let (connected, mut events) = b.open(user3().last_event_id(sent[3])).await;
+    assert!(connected.resumed && !connected.history_gap);
+    assert_eq!(connected.replayed, 0);
     let live = a.send(message(Channel::CHAT, "m5")).await.unwrap();
-    let got = take(&mut sub, 1).await;
-    assert_eq!(payloads(&got), [json!("m5")]);
-    assert_eq!(ids(&got), [live.cursor.to_string()]);
+    events.expect_message(&live, "data", &json!("m5")).await;
+    assert_eq!(events.try_next(), None);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replay_is_a_gap_for_other_epochs_unknown_entries_and_too_many_entries() {
-    let url = redis_url();
-    let key = TestKey::new(&url, "replay");
-    let a = Instance::start(&url, key.config(), Hub::builder()).await;
-    let b = Instance::start(&url, key.config(), Hub::builder().max_replay(2)).await;
-    let mut sent = Vec::new();
-    for n in 1..=4 {
-        sent.push(
-            a.send(message(Channel::CHAT, &format!("m{n}")))
-                .await
-                .unwrap()
-                .cursor,
-        );
-    }
+    let key = TestKey::new("replay");
+    let a = key.instance(Hub::builder()).await;
+    let b = key.instance(Hub::builder().max_replay(2)).await;
+    let sent = send_m1_to_m4(&a).await;
     let head = sent[3];
     dispatched(&b, 4).await;
     let backplane: &Arc<sse_redis::RedisBackplane> = &a.backplane;
@@ -175,41 +146,40 @@ async fn replay_is_a_gap_for_other_epochs_unknown_entries_and_too_many_entries()
     );
 
     // Through a hub whose max_replay is 2: three missed messages are a gap.
-    let mut sub = b.connect(user3().last_event_id(sent[0])).await.unwrap();
-    assert!(sub.connected().history_gap);
-    let got = take(&mut sub, 1).await;
-    assert_gap(&got[0], sent[0], Some(head));
-    let mut sub = b.connect(user3().last_event_id(sent[1])).await.unwrap();
-    assert_eq!(sub.connected().replayed, 2);
-    assert_eq!(
-        payloads(&take(&mut sub, 2).await),
-        [json!("m3"), json!("m4")]
-    );
+    let (connected, mut events) = b.open(user3().last_event_id(sent[0])).await;
+    assert!(connected.history_gap);
+    expect_gap(&mut events, sent[0], head).await;
+    assert_eq!(events.try_next(), None);
+    let (connected, mut events) = b.open(user3().last_event_id(sent[1])).await;
+    assert_eq!(connected.replayed, 2);
+    let payloads: Vec<_> = events.take(2).await.iter().map(|e| e.payload()).collect();
+    assert_eq!(payloads, [json!("m3"), json!("m4")]);
+    assert_eq!(events.try_next(), None);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_gap_before_the_first_message_resumes_from_the_epochs_start() {
-    let url = redis_url();
-    let key = TestKey::new(&url, "empty");
-    let a = Instance::start(&url, key.config(), Hub::builder()).await;
-    let b = Instance::start(&url, key.config(), Hub::builder()).await;
+    let key = TestKey::new("empty");
+    let a = key.instance(Hub::builder()).await;
+    let b = key.instance(Hub::builder()).await;
     let epoch = a.backplane.epoch();
     let start = Cursor::new(epoch, 0, 0);
 
     // A cursor of a history that is gone (another epoch), while the stream is still empty.
     let old = Cursor::new(epoch ^ 1, 1_700_000_000_000, 0);
-    let mut sub = b.connect(user3().last_event_id(old)).await.unwrap();
-    let got = take(&mut sub, 1).await;
-    assert_gap(&got[0], old, Some(start));
+    let (_, mut events) = b.open(user3().last_event_id(old)).await;
+    expect_gap(&mut events, old, start).await;
+    assert_eq!(events.try_next(), None);
 
     // From the epoch's start, the client replays everything sent since.
     let m1 = a.send(message(Channel::CHAT, "m1")).await.unwrap();
     let m2 = a.send(message(Channel::CHAT, "m2")).await.unwrap();
     dispatched(&b, 2).await;
-    let mut sub = b.connect(user3().last_event_id(start)).await.unwrap();
-    assert!(sub.connected().resumed, "{:?}", sub.connected());
-    let got = take(&mut sub, 2).await;
-    assert_eq!(ids(&got), [m1.cursor.to_string(), m2.cursor.to_string()]);
+    let (connected, mut events) = b.open(user3().last_event_id(start)).await;
+    assert!(connected.resumed, "{connected:?}");
+    events.expect_message(&m1, "data", &json!("m1")).await;
+    events.expect_message(&m2, "data", &json!("m2")).await;
+    assert_eq!(events.try_next(), None);
 
     // Unless something was trimmed since.
     let trimmed: usize = redis::cmd("XTRIM")
@@ -219,7 +189,7 @@ async fn a_gap_before_the_first_message_resumes_from_the_epochs_start() {
         .query(&mut key.redis())
         .unwrap();
     assert_eq!(trimmed, 1);
-    let mut sub = b.connect(user3().last_event_id(start)).await.unwrap();
-    let got = take(&mut sub, 1).await;
-    assert_gap(&got[0], start, Some(m2.cursor));
+    let (_, mut events) = b.open(user3().last_event_id(start)).await;
+    expect_gap(&mut events, start, m2.cursor).await;
+    assert_eq!(events.try_next(), None);
 }

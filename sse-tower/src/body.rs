@@ -206,8 +206,7 @@ impl fmt::Debug for SseBody {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn assert_send_sync<T: Send + Sync>() {}
+    use sse_core::testing::assert_send_sync;
 
     #[test]
     fn body_is_send_sync_and_unpin() {

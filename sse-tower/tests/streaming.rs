@@ -1,39 +1,29 @@
 //! Stream behaviour on a paused clock: heartbeats, lifetimes, batching and cleanup.
 
+mod support;
+
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::{Request, StatusCode};
-use http_body_util::BodyExt;
+use http::StatusCode;
 use serde_json::json;
-use sse_core::{Channel, EventType, Hub, Identity, Message, UserId};
-use sse_tower::{SseBody, SseService, StreamConfig};
+use sse_core::{
+    Channel, EventType, Hub, Message, Role,
+    testing::{Events, decode},
+};
+use sse_tower::{ChannelRule, SseBody, SseService, StreamConfig};
 use tokio::time::Instant;
-use tower::ServiceExt;
 
+use support::{assert_opened, call, get, next_chunk, preamble, user};
+
+/// Opens a stream for user 1.
 async fn open(service: &SseService, uri: &str) -> SseBody {
-    let mut request = Request::get(uri).body(()).unwrap();
-    request
-        .extensions_mut()
-        .insert(Identity::user(UserId::from(1)));
-    let response = service.clone().oneshot(request).await.unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
-    response.into_body()
+    assert_opened(call(service, get(uri).extension(user(1))).await)
 }
 
-async fn next(body: &mut SseBody) -> Option<Bytes> {
-    body.frame()
-        .await
-        .map(|frame| frame.unwrap().into_data().unwrap())
-}
-
-fn text(chunk: &Bytes) -> &str {
-    std::str::from_utf8(chunk).unwrap()
-}
-
+/// Whether a chunk is exactly one heartbeat.
 fn is_heartbeat(chunk: &Bytes) -> bool {
-    text(chunk).starts_with("event: heartbeat\ndata: {\"timestamp\":")
-        && text(chunk).ends_with("}\n\n")
+    matches!(&decode(chunk)[..], [event] if event.is_heartbeat())
 }
 
 #[tokio::test(start_paused = true)]
@@ -44,26 +34,23 @@ async fn heartbeats_come_at_the_interval_and_skip_streams_that_just_wrote() {
         StreamConfig::new([Channel::CHAT]).heartbeat_interval(Duration::from_secs(15)),
     );
     let start = Instant::now();
-    let mut body = open(&service, "/").await;
-    let preamble = next(&mut body).await.unwrap();
-    assert!(text(&preamble).starts_with("retry: 3000\n\nevent: connected\n"));
+    let mut events = Events::from_body(open(&service, "/").await).wait(Duration::from_secs(60));
+    events.expect_event("connected").await;
+    assert_eq!(events.retry(), Some(Duration::from_millis(3000)));
 
-    let beat = next(&mut body).await.unwrap();
-    assert!(is_heartbeat(&beat), "{beat:?}");
+    events.expect_event("heartbeat").await;
     assert_eq!(start.elapsed(), Duration::from_secs(15));
-    let beat = next(&mut body).await.unwrap();
-    assert!(is_heartbeat(&beat));
+    events.expect_event("heartbeat").await;
     assert_eq!(start.elapsed(), Duration::from_secs(30));
 
     // A message at 40 s: the tick at 45 s finds the stream recently written and skips it.
     tokio::time::sleep_until(start + Duration::from_secs(40)).await;
-    hub.send(Message::new(Channel::CHAT, EventType::Data, json!("hi")))
+    let report = hub
+        .send(Message::new(Channel::CHAT, EventType::Data, json!("hi")))
         .await
         .unwrap();
-    let message = next(&mut body).await.unwrap();
-    assert!(text(&message).contains("event: data\n"));
-    let beat = next(&mut body).await.unwrap();
-    assert!(is_heartbeat(&beat));
+    events.expect_message(&report, "data", &json!("hi")).await;
+    events.expect_event("heartbeat").await;
     assert_eq!(start.elapsed(), Duration::from_secs(60));
     let info = hub.connections()[0].clone();
     assert_eq!(info.delivered, 1);
@@ -74,22 +61,18 @@ async fn a_stream_past_its_lifetime_ends_with_retry() {
     let hub = Hub::new();
     let service = SseService::new(hub.clone(), StreamConfig::chat());
     let start = Instant::now();
-    let mut body = open(&service, "/").await;
-    next(&mut body).await.unwrap();
+    let mut events = Events::from_body(open(&service, "/").await).wait(Duration::from_secs(60));
+    events.expect_event("connected").await;
     let mut heartbeats = 0;
-    let last = loop {
-        let chunk = next(&mut body).await.unwrap();
-        if !is_heartbeat(&chunk) {
-            break chunk;
-        }
+    while let Some(event) = events.next().await {
+        assert!(event.is_heartbeat(), "{event}");
         heartbeats += 1;
-    };
+    }
     // chat(): a heartbeat every 10 s, a lifetime of 10 minutes.
     assert_eq!(heartbeats, 59);
-    assert_eq!(text(&last), "retry: 3000\n\n");
+    assert_eq!(events.expect_end().await, Some(Duration::from_millis(3000)));
     assert_eq!(start.elapsed(), Duration::from_secs(600));
-    assert!(next(&mut body).await.is_none());
-    drop(body);
+    drop(events);
     assert_eq!(hub.connection_count(), 0);
 }
 
@@ -101,7 +84,7 @@ async fn one_timer_and_one_encoded_frame_serve_every_stream() {
     let mut bodies = Vec::with_capacity(STREAMS);
     for _ in 0..STREAMS {
         let mut body = open(&service, "/").await;
-        next(&mut body).await.unwrap();
+        next_chunk(&mut body).await.unwrap();
         bodies.push(body);
     }
     assert_eq!(hub.connection_count(), STREAMS);
@@ -115,7 +98,7 @@ async fn one_timer_and_one_encoded_frame_serve_every_stream() {
     let start = Instant::now();
     let mut beats = Vec::with_capacity(STREAMS);
     for body in &mut bodies {
-        beats.push(next(body).await.unwrap());
+        beats.push(next_chunk(body).await.unwrap());
     }
     assert_eq!(start.elapsed(), StreamConfig::DEFAULT_HEARTBEAT);
     assert!(beats.iter().all(is_heartbeat));
@@ -140,18 +123,16 @@ async fn queued_frames_are_written_in_few_chunks_in_order() {
         .unwrap();
     }
     let mut chunks = 0;
+    let mut received = Vec::new();
     let mut seen = Vec::new();
     while seen.len() < 100 {
-        let chunk = next(&mut body).await.unwrap();
+        received.extend_from_slice(&next_chunk(&mut body).await.unwrap());
         chunks += 1;
-        for line in text(&chunk).lines() {
-            if let Some(data) = line.strip_prefix("data: ") {
-                let value: serde_json::Value = serde_json::from_str(data).unwrap();
-                if value["event"] == "data" {
-                    seen.push(value["data"].as_i64().unwrap());
-                }
-            }
-        }
+        seen = decode(&received)
+            .iter()
+            .filter(|event| event.event == "data")
+            .map(|event| event.payload().as_i64().unwrap())
+            .collect();
     }
     assert!(chunks < 10, "{chunks} chunks");
     assert_eq!(seen, (0..100).collect::<Vec<_>>());
@@ -173,12 +154,10 @@ async fn dropping_the_body_unregisters_the_connection() {
 async fn hub_shutdown_ends_open_streams() {
     let hub = Hub::new();
     let service = SseService::new(hub.clone(), StreamConfig::new([Channel::SYSTEM]));
-    let mut body = open(&service, "/").await;
-    next(&mut body).await.unwrap();
+    let mut events = Events::from_body(open(&service, "/").await);
+    events.expect_event("connected").await;
     assert_eq!(hub.shutdown(), 1);
-    let last = next(&mut body).await.unwrap();
-    assert!(text(&last).starts_with("retry: "), "{last:?}");
-    assert!(next(&mut body).await.is_none());
+    assert!(events.expect_end().await.is_some(), "a final retry");
 }
 
 #[tokio::test]
@@ -186,37 +165,23 @@ async fn default_channels_leave_out_those_the_client_may_not_read() {
     let hub = Hub::new();
     let config = StreamConfig::new([Channel::ALERTS]).channel_rule(
         Channel::ADMIN_ACTIONS,
-        sse_tower::ChannelRule::new().roles([sse_core::Role::from_static("admin")]),
+        ChannelRule::new().roles([Role::from_static("admin")]),
     );
     let service = SseService::new(hub.clone(), config);
-    let channels_of = |preamble: &Bytes| -> serde_json::Value {
-        let data = text(preamble)
-            .lines()
-            .find_map(|l| l.strip_prefix("data: "))
-            .unwrap();
-        serde_json::from_str::<serde_json::Value>(data).unwrap()["data"]["channels"].clone()
-    };
     // Named explicitly, the admin channel is refused.
-    let mut request = Request::get("/?channels=admin-actions").body(()).unwrap();
-    request
-        .extensions_mut()
-        .insert(Identity::user(UserId::from(1)));
-    let response = service.clone().oneshot(request).await.unwrap();
+    let response = call(&service, get("/?channels=admin-actions").extension(user(1))).await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     // By default, it is left out.
     let mut body = open(&service, "/").await;
     assert_eq!(
-        channels_of(&next(&mut body).await.unwrap()),
+        preamble(&mut body).await.1["data"]["channels"],
         json!(["alerts"])
     );
     // An admin gets both.
-    let mut request = Request::get("/").body(()).unwrap();
-    request
-        .extensions_mut()
-        .insert(Identity::user(UserId::from(2)).with_role(sse_core::Role::from_static("admin")));
-    let mut body = service.clone().oneshot(request).await.unwrap().into_body();
+    let admin = user(2).with_role(Role::from_static("admin"));
+    let mut body = call(&service, get("/").extension(admin)).await.into_body();
     assert_eq!(
-        channels_of(&next(&mut body).await.unwrap()),
+        preamble(&mut body).await.1["data"]["channels"],
         json!(["alerts", "admin-actions"])
     );
 }

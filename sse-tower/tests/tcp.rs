@@ -1,113 +1,67 @@
 //! The service behind a real hyper server on loopback TCP: a third-party SSE client resumes from
 //! its `Last-Event-ID`, and a hub shutdown lets the server's graceful shutdown finish at once.
 
+mod support;
+
 use std::{collections::BTreeSet, net::SocketAddr, time::Duration};
 
-use futures_util::StreamExt;
-use http::Request;
-use hyper::body::Incoming;
-use hyper_util::{rt::TokioIo, server::graceful::GracefulShutdown, service::TowerToHyperService};
-use reqwest_eventsource::{Event, EventSource, retry::Never};
+use http::{Request, StatusCode, header};
+use hyper::{body::Incoming, service::service_fn};
+use hyper_util::{rt::TokioIo, server::graceful::GracefulShutdown};
 use serde_json::{Value, json};
-use sse_core::{Channel, Clock, EventType, Hub, ManualClock, Message, SendReport};
+use sse_core::{
+    Channel, EventType, Hub, Message, SendReport,
+    testing::{Events, decode},
+};
 use sse_tower::{ClientAddr, SseService, StreamConfig};
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::{TcpListener, TcpStream},
-    sync::oneshot,
     task::JoinHandle,
     time::timeout,
 };
 use tower::ServiceExt;
 
-/// The hub clock: message timestamps are exact.
-const NOW_MS: u64 = 1_764_350_000_000;
+use support::{NOW_MS, connected, hub, resumed};
 
 /// How long any single wait may take before the test fails.
 const WAIT: Duration = Duration::from_secs(5);
 
-/// A hyper server on `127.0.0.1`, serving one endpoint on every path.
+/// A hyper server on `127.0.0.1`, serving one endpoint on every path to the first
+/// `connections` clients.
 struct Server {
     addr: SocketAddr,
-    stop: oneshot::Sender<()>,
-    accept_loop: JoinHandle<GracefulShutdown>,
+    /// Ends once every connection was accepted, with their watcher.
+    accepted: JoinHandle<GracefulShutdown>,
 }
 
 impl Server {
-    async fn start(hub: Hub, config: StreamConfig) -> Self {
+    async fn start(hub: Hub, config: StreamConfig, connections: usize) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let service = SseService::new(hub, config);
-        let (stop, mut stopped) = oneshot::channel();
-        let accept_loop = tokio::spawn(async move {
+        let accepted = tokio::spawn(async move {
             let graceful = GracefulShutdown::new();
-            loop {
-                let (stream, peer) = tokio::select! {
-                    accepted = listener.accept() => accepted.unwrap(),
-                    _ = &mut stopped => break,
-                };
-                let service = service
-                    .clone()
-                    .map_request(move |mut request: Request<Incoming>| {
-                        request.extensions_mut().insert(ClientAddr(peer));
-                        request
-                    });
+            for _ in 0..connections {
+                let (stream, peer) = listener.accept().await.unwrap();
+                let service = service.clone();
+                let with_peer = service_fn(move |mut request: Request<Incoming>| {
+                    request.extensions_mut().insert(ClientAddr(peer));
+                    service.clone().oneshot(request)
+                });
                 let connection = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
+                    .serve_connection(TokioIo::new(stream), with_peer);
                 tokio::spawn(graceful.watch(connection));
             }
             graceful
         });
-        Self {
-            addr,
-            stop,
-            accept_loop,
-        }
+        Self { addr, accepted }
     }
 
-    /// Stops accepting; returns the watcher of the connections still open.
-    async fn stop_accepting(self) -> GracefulShutdown {
-        self.stop.send(()).unwrap();
-        self.accept_loop.await.unwrap()
+    /// Waits until every connection was accepted; returns the watcher of those still open.
+    async fn all_accepted(self) -> GracefulShutdown {
+        self.accepted.await.unwrap()
     }
-}
-
-async fn next_event(source: &mut EventSource) -> Event {
-    timeout(WAIT, source.next())
-        .await
-        .expect("an event within the wait")
-        .expect("the event source is open")
-        .expect("no transport or protocol error")
-}
-
-/// The next message event: its id, event name and JSON data.
-async fn next_message(source: &mut EventSource) -> (String, String, Value) {
-    match next_event(source).await {
-        Event::Message(message) => (
-            message.id,
-            message.event,
-            serde_json::from_str(&message.data).unwrap(),
-        ),
-        Event::Open => panic!("a second open event where a message was due"),
-    }
-}
-
-fn connected(id: u64, resumed: bool, replayed: u64) -> Value {
-    json!({
-        "id": format!("conn-{id}"),
-        "channel": "system",
-        "event": "connected",
-        "data": {
-            "connectionId": format!("conn-{id}"),
-            "channels": ["chat"],
-            "userId": null,
-            "resumed": resumed,
-            "replayed": replayed,
-            "historyGap": false,
-            "heartbeatInterval": 15_000,
-        },
-        "timestamp": NOW_MS,
-    })
 }
 
 /// A published message and what its recipients must see.
@@ -131,13 +85,13 @@ impl Sent {
         }
     }
 
-    /// The next message must be exactly this one.
-    async fn assert_received(&self, source: &mut EventSource) {
-        let (id, event, data) = next_message(source).await;
-        assert_eq!(id, self.report.cursor.to_string());
-        assert_eq!(event, self.event);
+    /// The next event must be exactly this message.
+    async fn assert_received(&self, events: &mut Events) {
+        let received = events
+            .expect_message(&self.report, self.event, &self.data)
+            .await;
         assert_eq!(
-            data,
+            received.json(),
             json!({
                 "id": self.report.id.as_str(),
                 "channel": "chat",
@@ -149,36 +103,34 @@ impl Sent {
     }
 }
 
-fn event_source(request: reqwest::RequestBuilder) -> EventSource {
-    let mut source = EventSource::new(request).unwrap();
-    // Reconnecting is the test's job, not the client's.
-    source.set_retry_policy(Box::new(Never));
-    source
+/// Opens a stream with a real HTTP client, and decodes its events.
+async fn open(request: reqwest::RequestBuilder) -> Events {
+    let response = request.send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.headers()[header::CONTENT_TYPE],
+        "text/event-stream"
+    );
+    Events::new(response.bytes_stream())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_third_party_client_resumes_after_a_drop_without_loss_or_duplicates() {
-    let hub = Hub::builder()
-        .clock(Clock::from(ManualClock::new(NOW_MS)))
-        .build();
+    let hub = hub();
+    // One connection, then the one that resumes.
     let server = Server::start(
         hub.clone(),
         StreamConfig::new([Channel::CHAT, Channel::ALERTS]),
+        2,
     )
     .await;
     let url = format!("http://{}/?channels=chat", server.addr);
     let client = reqwest::Client::builder().no_proxy().build().unwrap();
 
-    let mut source = event_source(client.get(&url));
-    assert_eq!(next_event(&mut source).await, Event::Open);
-    assert_eq!(
-        next_message(&mut source).await,
-        (
-            String::new(),
-            "connected".to_owned(),
-            connected(1, false, 0)
-        )
-    );
+    let mut events = open(client.get(&url)).await;
+    let event = events.expect_event("connected").await;
+    assert_eq!(event.id, "");
+    assert_eq!(event.json(), connected(1, &["chat"], None, 15_000));
     let info = hub.connections();
     assert_eq!(info.len(), 1);
     assert_eq!(info[0].client_addr.unwrap().ip(), server.addr.ip());
@@ -190,13 +142,13 @@ async fn a_third_party_client_resumes_after_a_drop_without_loss_or_duplicates() 
     ];
     for sent in &seen {
         assert_eq!(sent.report.sent, 1);
-        sent.assert_received(&mut source).await;
+        sent.assert_received(&mut events).await;
     }
     let last_seen = seen[2].report.cursor.to_string();
-    assert_eq!(source.last_event_id(), last_seen);
+    assert_eq!(events.last_event_id(), last_seen);
 
     // The client goes away mid-stream: the server notices and unregisters it.
-    drop(source);
+    drop(events);
     timeout(WAIT, async {
         while hub.connection_count() != 0 {
             tokio::task::yield_now().await;
@@ -223,27 +175,26 @@ async fn a_third_party_client_resumes_after_a_drop_without_loss_or_duplicates() 
         .unwrap();
     assert_eq!(other.sent, 0);
 
-    let mut source = event_source(client.get(&url).header("Last-Event-ID", &last_seen));
-    assert_eq!(next_event(&mut source).await, Event::Open);
-    let (_, event, data) = next_message(&mut source).await;
-    assert_eq!(event, "connected");
-    assert_eq!(data, connected(2, true, 2));
+    let mut events = open(client.get(&url).header("Last-Event-ID", &last_seen)).await;
+    let event = events.expect_event("connected").await;
+    assert_eq!(
+        event.json(),
+        resumed(connected(2, &["chat"], None, 15_000), 2)
+    );
     for sent in &missed {
-        sent.assert_received(&mut source).await;
+        sent.assert_received(&mut events).await;
     }
     let live = Sent::publish(&hub, "update", json!({"text": "live"})).await;
     assert_eq!(live.report.sent, 1);
-    live.assert_received(&mut source).await;
+    live.assert_received(&mut events).await;
     let after = Sent::publish(&hub, "notification", json!(null)).await;
-    after.assert_received(&mut source).await;
+    after.assert_received(&mut events).await;
 
-    drop(source);
+    drop(events);
     hub.shutdown();
-    timeout(WAIT, async {
-        server.stop_accepting().await.shutdown().await
-    })
-    .await
-    .expect("the server stops");
+    timeout(WAIT, async { server.all_accepted().await.shutdown().await })
+        .await
+        .expect("the server stops");
 }
 
 /// A raw HTTP/1.1 client holding one stream open.
@@ -343,7 +294,7 @@ async fn hub_shutdown_ends_200_streams_and_graceful_shutdown_completes_at_once()
         .reconnect_retry(Duration::from_secs(7))
         .shutdown_jitter(Duration::ZERO)
         .build();
-    let server = Server::start(hub.clone(), StreamConfig::new([Channel::CHAT])).await;
+    let server = Server::start(hub.clone(), StreamConfig::new([Channel::CHAT]), STREAMS).await;
     let addr = server.addr;
     let clients = timeout(Duration::from_secs(30), async {
         let mut clients = Vec::with_capacity(STREAMS);
@@ -356,9 +307,9 @@ async fn hub_shutdown_ends_200_streams_and_graceful_shutdown_completes_at_once()
     .expect("every stream opens");
     assert_eq!(hub.connection_count(), STREAMS);
 
-    let graceful = timeout(WAIT, server.stop_accepting())
+    let graceful = timeout(WAIT, server.all_accepted())
         .await
-        .expect("the accept loop stops");
+        .expect("the server accepted every stream");
     assert_eq!(graceful.count(), STREAMS);
     assert_eq!(hub.shutdown(), STREAMS);
     timeout(Duration::from_secs(2), graceful.shutdown())
@@ -382,11 +333,17 @@ async fn hub_shutdown_ends_200_streams_and_graceful_shutdown_completes_at_once()
         assert!(response.complete, "{response:?}");
         // The preamble, then the shutdown's final `retry:`, then the end of the body.
         let body = response.body();
-        let connected = body
-            .strip_prefix("retry: 3000\n\nevent: connected\ndata: ")
-            .and_then(|rest| rest.strip_suffix("\n\nretry: 7000\n\n"))
-            .unwrap_or_else(|| panic!("unexpected body: {body:?}"));
-        let connected: Value = serde_json::from_str(connected).unwrap();
+        let [_, event, _] = &decode(body.as_bytes())[..] else {
+            panic!("unexpected body: {body:?}");
+        };
+        assert_eq!(
+            body,
+            format!(
+                "retry: 3000\n\nevent: connected\ndata: {}\n\nretry: 7000\n\n",
+                event.data
+            )
+        );
+        let connected = event.json();
         assert_eq!(connected["data"]["channels"], json!(["chat"]));
         ids.insert(connected["id"].as_str().unwrap().to_owned());
     }

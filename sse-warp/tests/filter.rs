@@ -1,11 +1,11 @@
 //! What the filters hand to sse-tower and what they give back, driven through `warp::test`.
 
-use std::net::SocketAddr;
+use std::{net::SocketAddr, time::Duration};
 
 use http_body::Body as _;
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
-use sse_core::{Channel, EventType, Hub, Identity, Message, UserId};
+use sse_core::{Channel, EventType, Hub, Identity, Message, UserId, testing::Events};
 use sse_tower::{ClientAddr, StreamConfig};
 use warp::{Filter, Rejection, reply::Response};
 
@@ -15,12 +15,6 @@ fn config() -> StreamConfig {
 
 fn json_of(bytes: &[u8]) -> Value {
     serde_json::from_slice(bytes).unwrap()
-}
-
-async fn first_frame(response: Response) -> (Response, bytes::Bytes) {
-    let (parts, mut body) = response.into_parts();
-    let frame = body.frame().await.unwrap().unwrap().into_data().unwrap();
-    (Response::from_parts(parts, body), frame)
 }
 
 /// `x-user` to an identity, anonymous without it; never rejects.
@@ -102,23 +96,19 @@ async fn the_stream_carries_sse_towers_headers_and_frames() {
     assert_eq!(headers["cache-control"], "no-cache, no-transform");
     assert_eq!(headers["x-accel-buffering"], "no");
     assert!(!headers.contains_key("content-length"));
-    let (response, first) = first_frame(response).await;
-    assert!(first.starts_with(b"retry: 3000\n\nevent: connected\n"));
-    assert!(String::from_utf8_lossy(&first).contains(r#""channels":["alerts"]"#));
+    let mut events = Events::from_body(response.into_body());
+    let connected = events.expect_event("connected").await;
+    // The `retry:` hint came first.
+    assert_eq!(events.retry(), Some(Duration::from_millis(3000)));
+    assert_eq!(connected.json()["data"]["channels"], json!(["alerts"]));
 
     let report = hub
         .send(Message::new(Channel::ALERTS, EventType::Alert, json!(1)))
         .await
         .unwrap();
-    let (response, frame) = first_frame(response).await;
-    let expected = format!("id: {}\nevent: alert\ndata: {{", report.cursor);
-    assert!(
-        frame.starts_with(expected.as_bytes()),
-        "{}",
-        String::from_utf8_lossy(&frame)
-    );
+    events.expect_message(&report, "alert", &json!(1)).await;
     assert_eq!(hub.connection_count(), 1);
-    drop(response);
+    drop(events);
     assert_eq!(hub.connection_count(), 0);
 }
 

@@ -225,10 +225,8 @@ impl fmt::Debug for Hub {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::{assert_send, assert_send_sync};
     use crate::{Channel, ConnectOptions, Envelope, Message, Subscription};
-
-    fn assert_send_sync<T: Send + Sync>() {}
-    fn assert_send<T: Send>(_: &T) {}
 
     #[test]
     fn public_types_are_send_and_sync() {

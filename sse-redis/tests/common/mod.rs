@@ -1,11 +1,15 @@
-//! Helpers shared by the integration tests: a real Redis, hubs on it, and frame reading.
+//! Helpers shared by the integration tests: a real Redis, hubs on it, and reading their
+//! connections with the test kit.
 
 #![allow(dead_code, unreachable_pub)]
 
 use std::{sync::Arc, time::Duration};
 
-use serde_json::Value;
-use sse_core::{Channel, EventType, Hub, HubBuilder, Message, Subscription};
+use serde_json::{Value, json};
+use sse_core::{
+    Channel, ConnectOptions, Connected, Cursor, EventType, Hub, HubBuilder, Message,
+    testing::{Event, Events},
+};
 use sse_redis::{RedisBackplane, RedisConfig};
 
 /// How long a test waits for anything that should happen at once.
@@ -42,15 +46,21 @@ pub struct TestKey {
 }
 
 impl TestKey {
-    pub fn new(url: &str, test: &str) -> Self {
+    /// A key for `test` on the Redis of [`redis_url`].
+    pub fn new(test: &str) -> Self {
         Self {
-            url: url.to_owned(),
+            url: redis_url(),
             key: format!("sse-test:{test}:{:016x}", fastrand::u64(..)),
         }
     }
 
     pub fn config(&self) -> RedisConfig {
         RedisConfig::default().key(self.key.as_str())
+    }
+
+    /// An instance on this key's stream, with the default configuration.
+    pub async fn instance(&self, builder: HubBuilder) -> Instance {
+        Instance::start(&self.url, self.config(), builder).await
     }
 
     /// A synchronous connection for direct commands.
@@ -90,6 +100,17 @@ impl Instance {
         let hub = sse_redis::hub(Arc::clone(&backplane), builder).await;
         Self { hub, backplane }
     }
+
+    /// Connects with `options`: what the connection got when it opened, and its events, each
+    /// wait bounded by [`WAIT`].
+    pub async fn open(&self, options: ConnectOptions) -> (Connected, Events) {
+        let subscription = self.hub.connect(options).await.expect("the hub connects");
+        let connected = subscription.connected();
+        (
+            connected,
+            Events::from_subscription(subscription).wait(WAIT),
+        )
+    }
 }
 
 impl std::ops::Deref for Instance {
@@ -120,94 +141,31 @@ pub async fn dispatched(hub: &Hub, n: u64) {
     assert_eq!(hub.stats().messages_dispatched, n);
 }
 
-/// One decoded SSE frame.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Frame {
-    pub id: Option<String>,
-    pub event: String,
-    /// The whole JSON object of the `data:` line.
-    pub json: Value,
-}
-
-impl Frame {
-    /// The message's own payload (`data` inside the JSON object).
-    pub fn payload(&self) -> &Value {
-        &self.json["data"]
-    }
-}
-
-/// The frames of the next chunk, waiting at most [`WAIT`].
-pub async fn next_frames(sub: &mut Subscription) -> Vec<Frame> {
-    let chunk = tokio::time::timeout(WAIT, sub.recv())
-        .await
-        .expect("a frame arrives in time")
-        .expect("the stream is open");
-    let text = std::str::from_utf8(&chunk).unwrap();
-    text.split_terminator("\n\n")
-        .map(|frame| {
-            let mut id = None;
-            let mut event = None;
-            let mut data = None;
-            for line in frame.lines() {
-                if let Some(v) = line.strip_prefix("id: ") {
-                    id = Some(v.to_owned());
-                } else if let Some(v) = line.strip_prefix("event: ") {
-                    event = Some(v.to_owned());
-                } else if let Some(v) = line.strip_prefix("data: ") {
-                    data = Some(serde_json::from_str(v).unwrap());
-                }
-            }
-            Frame {
-                id,
-                event: event.expect("every frame here has an event"),
-                json: data.expect("every frame here has data"),
-            }
-        })
-        .collect()
-}
-
-/// Exactly the next `n` frames, however they are batched.
-pub async fn take(sub: &mut Subscription, n: usize) -> Vec<Frame> {
-    let mut out = Vec::new();
-    while out.len() < n {
-        out.extend(next_frames(sub).await);
-    }
-    assert_eq!(out.len(), n, "more frames than expected: {out:?}");
-    out
-}
-
-/// The frames before the fence (a frame whose payload is `"fence"`), which must come last in
-/// its chunk.
-pub async fn until_fence(sub: &mut Subscription) -> Vec<Frame> {
-    let mut out = Vec::new();
+/// The events before the fence (a message whose payload is `"fence"`), which is read too.
+pub async fn until_fence(events: &mut Events) -> Vec<Event> {
+    let mut before = Vec::new();
     loop {
-        let frames = next_frames(sub).await;
-        let fence = frames.iter().position(|f| f.payload() == "fence");
-        match fence {
-            Some(at) => {
-                assert_eq!(at, frames.len() - 1, "frames after the fence: {frames:?}");
-                out.extend(frames.into_iter().take(at));
-                return out;
-            }
-            None => out.extend(frames),
+        let event = events.next().await.expect("the stream is open");
+        if event.payload() == "fence" {
+            return before;
         }
+        before.push(event);
     }
+}
+
+/// Reads the `history-gap` refresh for a client that sent `last_event_id`: its id is `head`,
+/// where the client resumes next time.
+pub async fn expect_gap(events: &mut Events, last_event_id: Cursor, head: Cursor) {
+    let gap = events.expect_history_gap().await;
+    assert_eq!(
+        gap.payload()["lastEventId"],
+        json!(last_event_id.to_string()),
+        "{gap}"
+    );
+    assert_eq!(gap.id, head.to_string(), "{gap}");
 }
 
 /// A message on `channel` with `payload` as its data.
 pub fn message(channel: Channel, payload: &str) -> Message {
     Message::new(channel, EventType::Data, Value::from(payload))
-}
-
-/// The payloads of some frames.
-pub fn payloads(frames: &[Frame]) -> Vec<Value> {
-    frames.iter().map(|f| f.payload().clone()).collect()
-}
-
-/// The ids of some frames.
-pub fn ids(frames: &[Frame]) -> Vec<String> {
-    frames
-        .iter()
-        .map(|f| f.id.clone().expect("an id"))
-        .collect()
 }

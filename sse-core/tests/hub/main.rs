@@ -1,0 +1,23 @@
+//! Hub behaviour: delivery to slow clients, replay and persistent messages, and the lifecycle
+//! of connections (disconnects, shutdown, statistics, concurrency).
+//!
+//! Streams are read with `sse_core::testing`: `drain` decodes everything a subscription has
+//! queued, without waiting.
+
+use serde_json::Value;
+use sse_core::{
+    Subscription,
+    testing::{Event, drain},
+};
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod delivery;
+mod lifecycle;
+mod replay;
+
+/// The message data (`payload`) of everything `subscription` has queued now, in order.
+fn payloads(subscription: &mut Subscription) -> Vec<Value> {
+    drain(subscription).iter().map(Event::payload).collect()
+}

@@ -1,0 +1,28 @@
+//! Helpers shared by the integration tests of sse-core: the instant their clocks start at, a
+//! numbered message, a user's connection options, and connecting. Decoding and asserting on
+//! streams is the job of `sse_core::testing`.
+
+#![allow(dead_code, reason = "every test binary uses a part of the helpers")]
+
+use serde_json::json;
+use sse_core::{Channel, ConnectOptions, EventType, Hub, Identity, Message, Subscription, UserId};
+
+/// Where the tests' clocks start, in milliseconds since the Unix epoch.
+pub(crate) const START: u64 = 1_764_350_000_000;
+
+/// A `data` message on `channel` whose data is `n`.
+pub(crate) fn msg(channel: Channel, n: u64) -> Message {
+    Message::new(channel, EventType::Data, json!(n))
+}
+
+/// A connection of the signed-in user `id`, on no channel yet.
+pub(crate) fn user(id: u64) -> ConnectOptions {
+    ConnectOptions::new(Identity::user(UserId::from(id)))
+}
+
+/// Connects `options` to `hub`, which must accept the connection.
+pub(crate) async fn connect(hub: &Hub, options: ConnectOptions) -> Subscription {
+    hub.connect(options)
+        .await
+        .expect("the hub accepts the connection")
+}
