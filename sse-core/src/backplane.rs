@@ -35,7 +35,6 @@ use crate::{
 #[derive(Clone)]
 pub struct Entry {
     cursor: Cursor,
-    envelope: Arc<Envelope>,
     frame: Arc<queue::Frame>,
 }
 
@@ -49,12 +48,9 @@ impl Entry {
             priority: envelope.priority(),
             expires_at: envelope.expires_at(),
             coalesce: envelope.coalesce_key().cloned(),
+            envelope: Some(envelope),
         });
-        Self {
-            cursor,
-            envelope: Arc::new(envelope),
-            frame,
-        }
+        Self { cursor, frame }
     }
 
     /// The position of the message.
@@ -63,8 +59,11 @@ impl Entry {
     }
 
     /// The validated, encoded message.
-    pub fn envelope(&self) -> &Arc<Envelope> {
-        &self.envelope
+    pub fn envelope(&self) -> &Envelope {
+        self.frame
+            .envelope
+            .as_ref()
+            .expect("a log entry's frame holds its envelope")
     }
 
     /// The frame a client receives: the `id:` line and the encoded event.
@@ -75,7 +74,8 @@ impl Entry {
     /// Approximate heap bytes held by this entry, for memory statistics.
     pub fn heap_size(&self) -> usize {
         // The envelope's body shares the frame's bytes.
-        self.envelope.heap_size() + self.frame.bytes.len() - self.envelope.body().len()
+        let envelope = self.envelope();
+        envelope.heap_size() + self.frame.bytes.len() - envelope.body().len()
             + std::mem::size_of::<queue::Frame>()
     }
 
@@ -89,7 +89,7 @@ impl fmt::Debug for Entry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Entry")
             .field("cursor", &self.cursor)
-            .field("envelope", &self.envelope)
+            .field("envelope", self.envelope())
             .finish_non_exhaustive()
     }
 }

@@ -77,9 +77,27 @@ impl PartialOrd for Cursor {
     }
 }
 
+impl Cursor {
+    /// The longest cursor text: three `u64` values and two dashes.
+    pub(crate) const MAX_LEN: usize = 3 * 20 + 2;
+
+    /// Appends the cursor's text to `out`, without the formatting machinery: it is written
+    /// once per log entry, on the hot path of every send.
+    pub(crate) fn write_to(&self, out: &mut impl bytes::BufMut) {
+        let mut digits = itoa::Buffer::new();
+        out.put_slice(digits.format(self.epoch).as_bytes());
+        out.put_u8(b'-');
+        out.put_slice(digits.format(self.major).as_bytes());
+        out.put_u8(b'-');
+        out.put_slice(digits.format(self.minor).as_bytes());
+    }
+}
+
 impl fmt::Display for Cursor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}-{}-{}", self.epoch, self.major, self.minor)
+        let mut text = Vec::with_capacity(Self::MAX_LEN);
+        self.write_to(&mut text);
+        f.write_str(std::str::from_utf8(&text).expect("digits and dashes"))
     }
 }
 

@@ -1,6 +1,6 @@
 //! Envelopes: messages validated and encoded once, as they travel through the backplane.
 
-use std::{fmt, io::Write as _, sync::Arc};
+use std::{fmt, sync::Arc};
 
 use bytes::{BufMut, Bytes, BytesMut};
 use serde::{Deserialize, Serialize};
@@ -141,9 +141,8 @@ impl Envelope {
                 coalesce_key: parts.coalesce_key,
                 send_token: None,
             }),
-            // The builder's buffer grew by doubling; history and every queue keep this frame,
-            // so it is stored in an allocation of its own size.
-            body: Bytes::copy_from_slice(&frame.finish()),
+            // The builder's buffer grew by doubling; see `shrunk`.
+            body: frame.finish(),
         })
     }
 
@@ -153,18 +152,25 @@ impl Envelope {
     /// The hub calls it once per log entry ([`Entry::new`](crate::Entry::new)); every
     /// recipient, live or replaying, then shares that frame.
     pub fn frame(&self, cursor: &Cursor) -> Bytes {
-        // The longest id line: three u64 values, two dashes, "id: " and a line feed.
-        const MAX: usize = 4 + 3 * 20 + 2 + 1;
-        let mut line = [0_u8; MAX];
-        let len = {
-            let mut rest = &mut line[..];
-            writeln!(rest, "id: {cursor}").expect("the id line fits its buffer");
-            MAX - rest.len()
+        let mut id = [0_u8; Cursor::MAX_LEN];
+        let id_len = {
+            let mut rest = &mut id[..];
+            cursor.write_to(&mut rest);
+            Cursor::MAX_LEN - rest.len()
         };
-        let mut buf = BytesMut::with_capacity(len + self.body.len());
-        buf.put_slice(&line[..len]);
+        let mut buf = BytesMut::with_capacity("id: \n".len() + id_len + self.body.len());
+        buf.put_slice(b"id: ");
+        buf.put_slice(&id[..id_len]);
+        buf.put_u8(b'\n');
         buf.put_slice(&self.body);
         buf.freeze()
+    }
+
+    /// The envelope with its body in an allocation of exactly its size, for an envelope that is
+    /// kept (a sent one is framed, and so copied, right away).
+    pub(crate) fn shrunk(mut self) -> Self {
+        self.body = Bytes::copy_from_slice(&self.body);
+        self
     }
 
     /// This envelope framed at `cursor`, and a copy of the envelope whose body shares the

@@ -4,13 +4,16 @@ use std::{collections::VecDeque, sync::Arc};
 
 use bytes::{BufMut, Bytes, BytesMut};
 
-use crate::{Cursor, message::CoalesceKey};
+use crate::{Cursor, Envelope, message::CoalesceKey};
 
 /// The ring capacity an empty queue may keep; above it the memory is given back.
 const IDLE_CAPACITY: usize = 8;
 
 /// One encoded frame and what a queue decides by: encoded once, then shared by every queue
 /// that holds it (live dispatch, replay and persistent delivery clone the `Arc`).
+///
+/// A log entry's frame also holds its envelope, whose body is a slice of `bytes`: the entry is
+/// one allocation besides its bytes.
 #[derive(Debug)]
 pub(crate) struct Frame {
     pub(crate) bytes: Bytes,
@@ -18,6 +21,7 @@ pub(crate) struct Frame {
     pub(crate) priority: u8,
     pub(crate) expires_at: Option<u64>,
     pub(crate) coalesce: Option<CoalesceKey>,
+    pub(crate) envelope: Option<Envelope>,
 }
 
 impl Frame {
@@ -29,6 +33,7 @@ impl Frame {
             priority,
             expires_at: None,
             coalesce: None,
+            envelope: None,
         })
     }
 
@@ -253,6 +258,7 @@ mod tests {
             priority,
             expires_at: None,
             coalesce: None,
+            envelope: None,
         }
     }
 

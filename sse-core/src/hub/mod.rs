@@ -160,11 +160,19 @@ struct Ids {
 
 impl Ids {
     fn message(&self) -> MessageId {
-        MessageId::generated(format!(
-            "{}-{}",
-            self.prefix,
-            self.next_message.fetch_add(1, Relaxed) + 1
-        ))
+        MessageId::generated(self.next(&self.next_message))
+    }
+
+    /// `<prefix>-<n>` with the next `n` of `counter`, without the formatting machinery (it is
+    /// on the path of every send).
+    fn next(&self, counter: &AtomicU64) -> String {
+        let mut digits = itoa::Buffer::new();
+        let n = digits.format(counter.fetch_add(1, Relaxed) + 1);
+        let mut id = String::with_capacity(self.prefix.len() + 1 + n.len());
+        id.push_str(&self.prefix);
+        id.push('-');
+        id.push_str(n);
+        id
     }
 }
 

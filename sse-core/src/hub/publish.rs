@@ -39,6 +39,13 @@ impl Hub {
     ///
     /// [`MessageError`] naming the invalid field.
     pub fn encode(&self, message: Message) -> Result<Envelope, MessageError> {
+        // The caller may keep the envelope: its body goes into an allocation of its own size.
+        self.encode_transient(message).map(Envelope::shrunk)
+    }
+
+    /// Encodes a message that is sent at once: its body lives only until the log entry frames
+    /// it (which copies it), so it is not copied to an exact-size allocation first.
+    fn encode_transient(&self, message: Message) -> Result<Envelope, MessageError> {
         let inner = &self.inner;
         let parts = message.into_parts();
         let id = match parts.id.clone() {
@@ -61,7 +68,7 @@ impl Hub {
     /// backplane fails (the message reached nobody; retry or fall back), and
     /// [`SendError::ShuttingDown`] after [`shutdown`](Hub::shutdown).
     pub async fn send(&self, message: Message) -> Result<SendReport, SendError> {
-        let mut envelope = self.encode(message)?;
+        let mut envelope = self.encode_transient(message)?;
         if let Mode::Shared(shared) = &self.inner.mode {
             // Marked before it is wrapped, so nothing is copied to mark it.
             envelope.set_send_token(shared.token(&self.inner));
@@ -129,11 +136,7 @@ impl Shared {
     /// A token unique to one send, by which the dispatcher recognises the message when the
     /// backplane hands it back (message ids are the application's and may repeat).
     fn token(&self, inner: &HubInner) -> String {
-        format!(
-            "{}-{}",
-            inner.ids.prefix,
-            self.next_send.fetch_add(1, Relaxed) + 1
-        )
+        inner.ids.next(&self.next_send)
     }
 
     /// Appends the message and waits for this instance's dispatch of it.
