@@ -36,6 +36,10 @@ pub(crate) struct Routing {
     pub(crate) channel: Channel,
     pub(crate) event: EventType,
     pub(crate) timestamp: u64,
+    /// When the hub that encoded the message received it: the clock that expiry, history age
+    /// and replay order follow (absent from entries written before it existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) received_at: Option<u64>,
     pub(crate) target: Target,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub(crate) target_users: Vec<UserId>,
@@ -73,7 +77,7 @@ impl Envelope {
         parts: MessageParts,
         id: MessageId,
         now_ms: u64,
-        max_payload: usize,
+        limits: &Limits,
     ) -> Result<Self, MessageError> {
         if parts.priority > crate::Message::MAX_PRIORITY {
             return Err(MessageError::Priority(parts.priority));
@@ -81,21 +85,50 @@ impl Envelope {
         if parts.ttl == Some(0) {
             return Err(MessageError::ZeroTtl);
         }
-        let empty = match parts.target {
-            Target::UserSpecific => parts.target_users.is_empty().then_some("targetUsers"),
-            Target::RoleBased => parts.target_roles.is_empty().then_some("targetRoles"),
-            Target::PermissionBased => parts
-                .target_permissions
-                .is_empty()
-                .then_some("targetPermissions"),
-            Target::All | Target::Authenticated => None,
-        };
-        if let Some(field) = empty {
-            return Err(MessageError::EmptyTarget {
-                target: parts.target.as_str(),
-                field,
-            });
+        // A list goes with its own target only: a list another target would ignore (or that
+        // the default target `all` would widen to everyone) is refused, never guessed at.
+        let lists = [
+            (
+                "targetUsers",
+                parts.target_users.is_empty(),
+                Target::UserSpecific,
+            ),
+            (
+                "targetRoles",
+                parts.target_roles.is_empty(),
+                Target::RoleBased,
+            ),
+            (
+                "targetPermissions",
+                parts.target_permissions.is_empty(),
+                Target::PermissionBased,
+            ),
+        ];
+        for (field, empty, reader) in lists {
+            if !empty && parts.target != reader {
+                return Err(MessageError::TargetMismatch {
+                    field,
+                    target: parts.target.as_str(),
+                    needs: reader.as_str(),
+                });
+            }
+            if empty && parts.target == reader {
+                return Err(MessageError::EmptyTarget {
+                    target: parts.target.as_str(),
+                    field,
+                });
+            }
         }
+        let mut users = parts.target_users;
+        let mut roles = parts.target_roles;
+        let mut permissions = parts.target_permissions;
+        let mut excluded = parts.exclude_users;
+        let lists_len = sorted_list(&mut users, "targetUsers", limits.max_list)?
+            + sorted_list(&mut roles, "targetRoles", limits.max_list)?
+            + sorted_list(&mut permissions, "targetPermissions", limits.max_list)?
+            + sorted_list(&mut excluded, "excludeUsers", limits.max_list)?;
+        // The hub's own clock decides expiry, history age and order; the publisher's
+        // timestamp, if any, is shown to clients as data.
         let timestamp = parts.timestamp.unwrap_or(now_ms);
         let frame = FrameBuilder::with_capacity(96).event_data(&EventData {
             id: id.as_str(),
@@ -105,27 +138,20 @@ impl Envelope {
             timestamp,
         })?;
         let fields_before_data = "event: \n".len() + parts.event.as_str().len();
-        let data_len = frame.len() - fields_before_data - "data: \n".len();
-        if data_len > max_payload {
+        let size = frame.len() - fields_before_data - "data: \n".len() + lists_len;
+        if size > limits.max_payload {
             return Err(MessageError::TooLarge {
-                size: data_len,
-                max: max_payload,
+                size,
+                max: limits.max_payload,
             });
         }
-        let mut users = parts.target_users;
-        dedup(&mut users);
-        let mut roles = parts.target_roles;
-        dedup(&mut roles);
-        let mut permissions = parts.target_permissions;
-        dedup(&mut permissions);
-        let mut excluded = parts.exclude_users;
-        dedup(&mut excluded);
         Ok(Self {
             routing: Arc::new(Routing {
                 id,
                 channel: parts.channel,
                 event: parts.event,
                 timestamp,
+                received_at: Some(now_ms),
                 target: parts.target,
                 target_users: users,
                 target_roles: roles,
@@ -134,7 +160,7 @@ impl Envelope {
                 priority: parts.priority,
                 expires_at: parts
                     .ttl
-                    .map(|ttl| timestamp.saturating_add(u64::from(ttl) * 1000)),
+                    .map(|ttl| now_ms.saturating_add(u64::from(ttl) * 1000)),
                 persistent: parts.persistent,
                 retryable: parts.retryable,
                 require_auth: parts.require_auth,
@@ -205,9 +231,16 @@ impl Envelope {
         &self.routing.event
     }
 
-    /// Creation time, in milliseconds since the Unix epoch.
+    /// The timestamp clients see, in milliseconds since the Unix epoch: the publisher's, if it
+    /// gave one, else when the hub received the message.
     pub fn timestamp(&self) -> u64 {
         self.routing.timestamp
+    }
+
+    /// When the hub received the message, in milliseconds since the Unix epoch: what its TTL,
+    /// history age and replay order follow.
+    pub fn received_at(&self) -> u64 {
+        self.routing.received_at.unwrap_or(self.routing.timestamp)
     }
 
     /// The priority, 0 to 10.
@@ -311,8 +344,13 @@ impl Envelope {
             .ok_or(BackplaneError::Corrupt(
                 "envelope has no routing line".into(),
             ))?;
-        let routing: Routing = serde_json::from_slice(&bytes[..newline])
+        let mut routing: Routing = serde_json::from_slice(&bytes[..newline])
             .map_err(|e| BackplaneError::Corrupt(format!("envelope routing: {e}").into()))?;
+        // Membership is a binary search: the lists must be sorted, whoever encoded them.
+        sort(&mut routing.target_users);
+        sort(&mut routing.target_roles);
+        sort(&mut routing.target_permissions);
+        sort(&mut routing.exclude_users);
         let body = Bytes::copy_from_slice(&bytes[newline + 1..]);
         if !body.ends_with(b"\n\n") {
             return Err(BackplaneError::Corrupt(
@@ -338,8 +376,10 @@ impl Envelope {
     /// [`admits`](Self::admits) without the channel check, for callers that walked the channel.
     pub(crate) fn admits_identity(&self, recipient: &Recipient<'_>) -> bool {
         let r = &self.routing;
+        // The lists are sorted (see `sorted_list`): membership is a binary search, and a
+        // connection's own few roles and permissions are looked up in the long lists.
         if let Some(user) = recipient.user {
-            if r.exclude_users.contains(user) {
+            if r.exclude_users.binary_search(user).is_ok() {
                 return false;
             }
         } else if r.require_auth || r.target == Target::Authenticated {
@@ -347,12 +387,17 @@ impl Envelope {
         }
         match r.target {
             Target::All | Target::Authenticated => true,
-            Target::UserSpecific => recipient.user.is_some_and(|u| r.target_users.contains(u)),
-            Target::RoleBased => r.target_roles.iter().any(|t| recipient.roles.contains(t)),
-            Target::PermissionBased => r
-                .target_permissions
+            Target::UserSpecific => recipient
+                .user
+                .is_some_and(|u| r.target_users.binary_search(u).is_ok()),
+            Target::RoleBased => recipient
+                .roles
                 .iter()
-                .any(|t| recipient.permissions.contains(t)),
+                .any(|role| r.target_roles.binary_search(role).is_ok()),
+            Target::PermissionBased => recipient
+                .permissions
+                .iter()
+                .any(|p| r.target_permissions.binary_search(p).is_ok()),
         }
     }
 }
@@ -366,7 +411,36 @@ impl fmt::Debug for Envelope {
     }
 }
 
-fn dedup<T: Ord>(items: &mut Vec<T>) {
+/// The limits a message is encoded under.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Limits {
+    /// The largest encoded event plus recipient lists, in bytes.
+    pub(crate) max_payload: usize,
+    /// The most entries of one recipient list.
+    pub(crate) max_list: usize,
+}
+
+/// Sorts and deduplicates a recipient list, checks its length, and returns its size in bytes
+/// (each entry and a separator), which counts toward the size limit.
+fn sorted_list<T: Ord + AsRef<str>>(
+    items: &mut Vec<T>,
+    field: &'static str,
+    max: usize,
+) -> Result<usize, MessageError> {
     items.sort_unstable();
     items.dedup();
+    if items.len() > max {
+        return Err(MessageError::TooManyTargets {
+            field,
+            len: items.len(),
+            max,
+        });
+    }
+    Ok(items.iter().map(|item| item.as_ref().len() + 1).sum())
+}
+
+fn sort<T: Ord>(items: &mut [T]) {
+    if !items.is_sorted() {
+        items.sort_unstable();
+    }
 }

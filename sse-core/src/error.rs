@@ -85,10 +85,11 @@ pub enum MessageError {
     #[error("ttl is 0; omit ttl for a message that does not expire")]
     ZeroTtl,
     /// The encoded event (the JSON of the `data:` line: the payload and its id, channel, event
-    /// and timestamp) is larger than the hub's limit.
+    /// and timestamp) and its recipient lists together are larger than the hub's limit.
     #[error("data is too large: the encoded event is {size} bytes; the maximum is {max}")]
     TooLarge {
-        /// Encoded size of the `data:` line's JSON in bytes.
+        /// Encoded size of the `data:` line's JSON plus the recipient lists, in bytes (each
+        /// list entry and a separator).
         size: usize,
         /// The configured maximum in bytes.
         max: usize,
@@ -100,6 +101,30 @@ pub enum MessageError {
         target: &'static str,
         /// The list that is empty, as on the wire (`targetUsers`).
         field: &'static str,
+    },
+    /// A recipient list is given with a target that does not read it: `targetUsers`,
+    /// `targetRoles` and `targetPermissions` go with `user-specific`, `role-based` and
+    /// `permission-based`. Without this check, a list given without its target would go to
+    /// everyone on the channel (the default target is `all`).
+    #[error("{field} is only read with target {needs}; target is {target}")]
+    TargetMismatch {
+        /// The list, as on the wire (`targetUsers`).
+        field: &'static str,
+        /// The message's target, as on the wire.
+        target: &'static str,
+        /// The target that reads the list.
+        needs: &'static str,
+    },
+    /// A recipient list (after removing duplicates) is longer than the hub allows
+    /// ([`HubBuilder::max_target_list`](crate::HubBuilder::max_target_list)).
+    #[error("{field} has {len} entries; the maximum is {max}")]
+    TooManyTargets {
+        /// The list, as on the wire (`targetUsers`, `excludeUsers`).
+        field: &'static str,
+        /// Its length.
+        len: usize,
+        /// The maximum.
+        max: usize,
     },
     /// The payload could not be serialised to JSON.
     #[error("data cannot be encoded as JSON: {0}")]
@@ -114,7 +139,9 @@ impl MessageError {
             Self::Priority(_) => "priority",
             Self::ZeroTtl => "ttl",
             Self::TooLarge { .. } | Self::Json(_) => "data",
-            Self::EmptyTarget { field, .. } => field,
+            Self::EmptyTarget { field, .. }
+            | Self::TargetMismatch { field, .. }
+            | Self::TooManyTargets { field, .. } => field,
         }
     }
 }

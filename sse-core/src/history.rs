@@ -157,7 +157,7 @@ impl History {
         while let Some(front) = self.entries.front() {
             let too_many =
                 self.entries.len() > self.config.capacity || self.bytes > self.config.max_bytes;
-            let too_old = front.envelope().timestamp() < oldest_kept;
+            let too_old = front.envelope().received_at() < oldest_kept;
             if !too_many && !too_old {
                 break;
             }

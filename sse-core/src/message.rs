@@ -225,7 +225,9 @@ impl Message {
         self
     }
 
-    /// Sets the creation time in milliseconds since the Unix epoch (otherwise the send time).
+    /// Sets the timestamp clients see, in milliseconds since the Unix epoch (otherwise the time
+    /// the hub receives the message). It is data only: TTL expiry, history age and replay
+    /// order follow the hub's own clock.
     #[must_use]
     pub fn timestamp(mut self, timestamp_ms: u64) -> Self {
         self.timestamp = Some(timestamp_ms);

@@ -274,9 +274,19 @@ macro_rules! name_from_string {
     ($ty:ident) => {
         impl<'de> ::serde::Deserialize<'de> for $ty {
             fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                let s =
-                    <::std::borrow::Cow<'de, str> as ::serde::Deserialize<'de>>::deserialize(d)?;
-                s.parse().map_err(::serde::de::Error::custom)
+                // Validated inside the visitor, so that the error is raised while the
+                // deserializer is at the value: error paths (`targetRoles[1]`) name it.
+                struct Visitor;
+                impl ::serde::de::Visitor<'_> for Visitor {
+                    type Value = $ty;
+                    fn expecting(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                        f.write_str("a string")
+                    }
+                    fn visit_str<E: ::serde::de::Error>(self, s: &str) -> Result<$ty, E> {
+                        s.parse().map_err(E::custom)
+                    }
+                }
+                d.deserialize_str(Visitor)
             }
         }
     };

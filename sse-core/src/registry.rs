@@ -290,24 +290,27 @@ fn indexed_size<K: Hash + Eq>(index: &Index<K>, keys: &[K]) -> usize {
         .sum()
 }
 
-/// Visits every connection holding any of `grants` once: a connection found under the i-th
-/// grant is skipped if it also holds an earlier one, where it was already visited.
-fn for_each_granted<K: Hash + Eq>(
+/// Visits every connection holding any of `grants` once: a connection found under a grant is
+/// skipped if it also holds an earlier one, where it was already visited. `grants` is sorted
+/// (the envelope sorts its lists), so the earlier grants are those that compare less, found
+/// by a binary search for each of the connection's own few grants.
+fn for_each_granted<K: Hash + Ord>(
     index: &Index<K>,
     grants: &[K],
     held: impl Fn(&Connection) -> &[K],
     mut f: impl FnMut(&Arc<Connection>),
 ) {
-    for (i, grant) in grants.iter().enumerate() {
+    for grant in grants {
         let Some(conns) = index.get(grant) else {
             continue;
         };
         for conn in conns.iter() {
-            let holds = held(conn);
-            if grants[..i].iter().any(|earlier| holds.contains(earlier)) {
-                continue;
+            let earlier = held(conn)
+                .iter()
+                .any(|h| h < grant && grants.binary_search(h).is_ok());
+            if !earlier {
+                f(conn);
             }
-            f(conn);
         }
     }
 }

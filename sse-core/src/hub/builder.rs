@@ -15,7 +15,7 @@ use parking_lot::Mutex;
 use super::{Hub, HubConfig, HubInner, Ids, Mode, Shared};
 use crate::{
     Backplane, Clock, HistoryConfig, IdentityPermissions, InMemoryBackplane, PermissionResolver,
-    Role, persistent::PersistentCache, registry::Roster,
+    Role, envelope::Limits, persistent::PersistentCache, registry::Roster,
 };
 
 /// Builds a [`Hub`].
@@ -46,6 +46,7 @@ pub struct HubBuilder {
     clock: Clock,
     resolver: Arc<dyn PermissionResolver>,
     max_payload: usize,
+    max_list: usize,
     queue_capacity: usize,
     max_replay: usize,
     max_batch_bytes: usize,
@@ -64,6 +65,7 @@ impl Default for HubBuilder {
             clock: Clock::system(),
             resolver: Arc::new(IdentityPermissions),
             max_payload: 64 * 1024,
+            max_list: 10_000,
             queue_capacity: 256,
             max_replay: 1_000,
             max_batch_bytes: 64 * 1024,
@@ -103,9 +105,19 @@ impl HubBuilder {
         self
     }
 
-    /// The largest encoded `data:` payload accepted (default: 64 KiB).
+    /// The largest message accepted: its encoded `data:` payload plus its recipient lists
+    /// (default: 64 KiB).
     pub fn max_payload_bytes(mut self, bytes: usize) -> Self {
         self.max_payload = bytes;
+        self
+    }
+
+    /// The most entries one recipient list (`targetUsers`, `targetRoles`,
+    /// `targetPermissions`, `excludeUsers`) may hold, after duplicates are removed (default:
+    /// 10,000). Longer lists are refused with
+    /// [`MessageError::TooManyTargets`](crate::error::MessageError::TooManyTargets).
+    pub fn max_target_list(mut self, entries: usize) -> Self {
+        self.max_list = entries;
         self
     }
 
@@ -181,7 +193,10 @@ impl HubBuilder {
             inner: Arc::new(HubInner {
                 roster: Arc::new(Roster::new(self.clock.clone(), self.max_batch_bytes)),
                 config: HubConfig {
-                    max_payload: self.max_payload,
+                    limits: Limits {
+                        max_payload: self.max_payload,
+                        max_list: self.max_list,
+                    },
                     queue_capacity: self.queue_capacity,
                     max_replay: self.max_replay,
                     admin_role: self.admin_role,

@@ -157,8 +157,8 @@ impl HubInner {
                 }
             }
             entries.sort_by(|a, b| {
-                (a.envelope().timestamp(), a.cursor().position())
-                    .cmp(&(b.envelope().timestamp(), b.cursor().position()))
+                (a.envelope().received_at(), a.cursor().position())
+                    .cmp(&(b.envelope().received_at(), b.cursor().position()))
             });
         }
         Earlier { entries, gap }

@@ -30,7 +30,7 @@ pub(crate) use stats::Counters;
 pub use stats::{HubStats, MemoryStats};
 
 use crate::{
-    Backplane, Clock, Cursor, EntryStream, MessageId, PermissionResolver, Role,
+    Backplane, Clock, Cursor, EntryStream, MessageId, PermissionResolver, Role, envelope::Limits,
     persistent::PersistentCache, registry::Roster,
 };
 use dispatch::Dispatched;
@@ -121,7 +121,7 @@ pub(crate) struct HubInner {
 /// The settings a hub keeps after it is built.
 #[derive(Debug, Clone)]
 pub(crate) struct HubConfig {
-    pub(crate) max_payload: usize,
+    pub(crate) limits: Limits,
     pub(crate) queue_capacity: usize,
     pub(crate) max_replay: usize,
     pub(crate) admin_role: Role,

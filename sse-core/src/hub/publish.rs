@@ -52,12 +52,7 @@ impl Hub {
             Some(id) => id,
             None => inner.ids.message(),
         };
-        Envelope::encode(
-            parts,
-            id,
-            inner.roster.clock.now_ms(),
-            inner.config.max_payload,
-        )
+        Envelope::encode(parts, id, inner.roster.clock.now_ms(), &inner.config.limits)
     }
 
     /// Sends a message to every connection it targets.

@@ -13,6 +13,7 @@ use sse_core::{
 #[path = "../support/mod.rs"]
 mod support;
 
+mod clock;
 mod delivery;
 mod lifecycle;
 mod replay;

@@ -20,6 +20,7 @@ use crate::support::{START, connect};
 #[path = "../support/mod.rs"]
 mod support;
 
+mod lists;
 mod matrix;
 mod shortcuts;
 
