@@ -18,10 +18,9 @@ use poem::{
     web::Data,
 };
 use serde_json::json;
-use sse_poem::{
-    Channel, Hub, Identity, Message, Role, SseEndpoint, StreamConfig, UserId,
-    sse_core::error::SendError,
-};
+
+use crate::publish::Refusal;
+use sse_poem::{Channel, Hub, Identity, Role, SseEndpoint, StreamConfig, UserId};
 
 /// The largest publish body read. The hub's own payload limit (64 KiB by default) decides
 /// what is too large; this only bounds what one request can make the server buffer.
@@ -76,30 +75,13 @@ async fn publish(Data(hub): Data<&Hub>, body: Body) -> Response {
             );
         }
     };
-    let message: Message = match serde_json::from_slice(&body) {
-        Ok(message) => message,
-        Err(err) => {
-            return json_response(
-                StatusCode::BAD_REQUEST,
-                &json!({ "error": "invalid_message", "message": err.to_string() }),
-            );
-        }
+    let sent = match crate::publish::parse_message(&body) {
+        Ok(message) => hub.send(message).await.map_err(Refusal::from),
+        Err(refusal) => Err(refusal),
     };
-    match hub.send(message).await {
+    match sent {
         Ok(report) => json_response(StatusCode::OK, &report),
-        Err(SendError::Invalid(err)) => json_response(
-            StatusCode::BAD_REQUEST,
-            &json!({
-                "error": "invalid_message",
-                "message": err.to_string(),
-                "field": err.field(),
-            }),
-        ),
-        // Shutting down, or the backplane failed.
-        Err(err) => json_response(
-            StatusCode::SERVICE_UNAVAILABLE,
-            &json!({ "error": "unavailable", "message": err.to_string() }),
-        ),
+        Err(refusal) => json_response(refusal.status, &refusal.body),
     }
 }
 

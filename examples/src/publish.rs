@@ -12,31 +12,86 @@ use serde_json::json;
 use sse_core::{Hub, Message, error::SendError};
 
 /// `POST` handler: the body is one message in the wire-format JSON; the answer is the
-/// [`SendReport`](sse_core::SendReport) as JSON, or 400 with `{"error","message"}` (plus
-/// `"field"` when validation names one), or 503 when the hub cannot take messages.
+/// [`SendReport`](sse_core::SendReport) as JSON, or 400 with `{"error","message","field"}`
+/// (`field` whenever one field is at fault), or 503 when the hub cannot take messages.
 pub async fn publish(State(hub): State<Hub>, body: Bytes) -> Response {
-    let message: Message = match serde_json::from_slice(&body) {
+    let message = match parse_message(&body) {
         Ok(message) => message,
-        Err(err) => return error(StatusCode::BAD_REQUEST, "invalid_message", err.to_string()),
+        Err(refusal) => return refusal.into_response(),
     };
     match hub.send(message).await {
         Ok(report) => Json(report).into_response(),
-        Err(SendError::Invalid(err)) => (
-            StatusCode::BAD_REQUEST,
-            Json(json!({
-                "error": "invalid_message",
-                "message": err.to_string(),
-                "field": err.field(),
-            })),
-        )
-            .into_response(),
-        // Shutting down, or the backplane failed.
-        Err(err) => error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "unavailable",
-            err.to_string(),
-        ),
+        Err(err) => Refusal::from(err).into_response(),
     }
+}
+
+/// Why a publish was refused: the status and the JSON body.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Refusal {
+    /// The HTTP status.
+    pub status: StatusCode,
+    /// The JSON body: `{"error","message"}`, plus `"field"` when one field is at fault.
+    pub body: serde_json::Value,
+}
+
+impl Refusal {
+    fn invalid(message: String, field: Option<&str>) -> Self {
+        let mut body = json!({ "error": "invalid_message", "message": message });
+        if let Some(field) = field {
+            body["field"] = json!(field);
+        }
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            body,
+        }
+    }
+}
+
+impl From<SendError> for Refusal {
+    fn from(err: SendError) -> Self {
+        match err {
+            SendError::Invalid(err) => Self::invalid(err.to_string(), Some(err.field())),
+            // Shutting down, or the backplane failed.
+            other => Self {
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                body: json!({ "error": "unavailable", "message": other.to_string() }),
+            },
+        }
+    }
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        (self.status, Json(self.body)).into_response()
+    }
+}
+
+/// Reads one message in the wire-format JSON. A refusal names the field at fault, for type
+/// errors too (`"priority": -1`, `"target": "everyone"`): `field` is the top-level field, and
+/// the message starts with it (`priority: invalid value: ...`).
+///
+/// # Errors
+///
+/// A 400 [`Refusal`] for a body that is not a valid message.
+pub fn parse_message(body: &[u8]) -> Result<Message, Refusal> {
+    let mut json = serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize(&mut json).map_err(|err| {
+        // A field is at fault for data errors only, not for a body that is not JSON at all.
+        let data_error = err.inner().classify() == serde_json::error::Category::Data;
+        let field = err
+            .path()
+            .iter()
+            .find_map(|segment| match segment {
+                serde_path_to_error::Segment::Map { key } => Some(key.clone()),
+                _ => None,
+            })
+            .filter(|_| data_error);
+        let message = match &field {
+            Some(field) => format!("{field}: {}", err.inner()),
+            None => err.inner().to_string(),
+        };
+        Refusal::invalid(message, field.as_deref())
+    })
 }
 
 /// A JSON error response.

@@ -10,11 +10,11 @@
 //! ```
 
 use bytes::Bytes;
-use serde_json::{Value, json};
-use sse_warp::{
-    Channel, Hub, Identity, Message, Role, StreamConfig, UserId, sse_core::error::SendError,
-};
+use serde_json::Value;
+use sse_warp::{Channel, Hub, Identity, Role, StreamConfig, UserId};
 use warp::{Filter, Rejection, Reply, http::StatusCode, reply::Response};
+
+use crate::publish::Refusal;
 
 /// The largest publish body read. The hub's own payload limit (64 KiB by default) decides
 /// what is too large; this only bounds what one request can make the server buffer.
@@ -58,30 +58,13 @@ fn auth() -> impl Filter<Extract = (Option<Identity>,), Error = Rejection> + Clo
 /// [`SendReport`](sse_warp::SendReport) as JSON, or 400 with `{"error","message"}` (plus
 /// `"field"` when validation names one), or 503 when the hub cannot take messages.
 async fn publish(hub: Hub, body: Bytes) -> Response {
-    let message: Message = match serde_json::from_slice(&body) {
-        Ok(message) => message,
-        Err(err) => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                json!({ "error": "invalid_message", "message": err.to_string() }),
-            );
-        }
+    let sent = match crate::publish::parse_message(&body) {
+        Ok(message) => hub.send(message).await.map_err(Refusal::from),
+        Err(refusal) => Err(refusal),
     };
-    match hub.send(message).await {
+    match sent {
         Ok(report) => warp::reply::json(&report).into_response(),
-        Err(SendError::Invalid(err)) => error(
-            StatusCode::BAD_REQUEST,
-            json!({
-                "error": "invalid_message",
-                "message": err.to_string(),
-                "field": err.field(),
-            }),
-        ),
-        // Shutting down, or the backplane failed.
-        Err(err) => error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            json!({ "error": "unavailable", "message": err.to_string() }),
-        ),
+        Err(refusal) => error(refusal.status, refusal.body),
     }
 }
 

@@ -26,5 +26,5 @@ async fn a_published_message_reaches_the_targeted_stream() {
         &json!({"channel": "notifications", "event": "notification", "targetUser": [1]}),
     )
     .await;
-    assert_invalid_message(unknown, "unknown field `targetUser`").await;
+    assert_invalid_message(unknown, "targetUser: unknown field `targetUser`").await;
 }

@@ -9,7 +9,7 @@ use sse_core::{
     testing::{Event, Events},
 };
 
-use common::serve_demo;
+use common::{serve_demo, serve_demo_with};
 use examples::demo::users::Users;
 use sse_conformance::Server;
 
@@ -277,4 +277,226 @@ async fn a_users_file_is_validated() {
             .contains("unknown field `user`")
     );
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A publish that names its recipients wrongly or has a field of the wrong type is refused with
+/// a 400 naming the field, and reaches nobody.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn publish_refusals_name_the_field_and_deliver_nothing() {
+    let (server, _hub) = start().await;
+    let admin = Caller {
+        server: &server,
+        token: "admin-token",
+    };
+    let mut bob = open(&server, "bob-token").await;
+    assert_eq!(next(&mut bob).await.event, "connected");
+    let base = json!({"channel": "notifications", "event": "notification", "data": {"for": 2}});
+    let with = |key: &str, value: Value| {
+        let mut body = base.clone();
+        body[key] = value;
+        body
+    };
+    // (body, field, how the message starts)
+    let cases = [
+        // Without a target, the list would be ignored and everyone on the channel reached.
+        (
+            with("targetUsers", json!([2])),
+            "targetUsers",
+            "targetUsers is only read with target user-specific; target is all",
+        ),
+        (
+            with("priority", json!(-1)),
+            "priority",
+            "priority: invalid value: integer `-1`, expected u8",
+        ),
+        (
+            with("target", json!("everyone")),
+            "target",
+            "target: unknown variant `everyone`, expected one of",
+        ),
+        (
+            with("ttl", json!("soon")),
+            "ttl",
+            "ttl: invalid type: string \"soon\"",
+        ),
+        (
+            with("channel", json!("Bad")),
+            "channel",
+            "channel: channel contains 'B' at character 0",
+        ),
+        (
+            with("targetRoles", json!(["admin", "no spaces"])),
+            "targetRoles",
+            "targetRoles: role contains ' ' at character 2",
+        ),
+    ];
+    for (body, field, message) in cases {
+        let (status, answer) = call(admin.post("/api/sse/publish").json(&body)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}: {answer}");
+        assert_eq!(answer["error"], "invalid_message", "{answer}");
+        assert_eq!(answer["field"], field, "{body}: {answer}");
+        let text = answer["message"].as_str().unwrap();
+        assert!(
+            text.starts_with(message),
+            "{text:?} should start with {message:?}"
+        );
+    }
+    // Bob received nothing: the next event is a notification sent to him afterwards.
+    let (status, report) = call(
+        admin.post("/api/sse/publish").json(
+            &with("target", json!("user-specific"))
+                .as_object()
+                .map(|o| {
+                    let mut o = o.clone();
+                    o.insert("targetUsers".into(), json!([3]));
+                    Value::Object(o)
+                })
+                .unwrap(),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    let event = next(&mut bob).await;
+    assert_eq!(
+        (event.event.as_str(), event.id.as_str()),
+        ("notification", report["cursor"].as_str().unwrap())
+    );
+}
+
+/// State-changing endpoints take JSON only, and a write authenticated by the cookie must come
+/// from the demo's own pages.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_need_json_and_cookie_writes_the_same_origin() {
+    let (server, hub) = start().await;
+    let message = r#"{"channel":"alerts","event":"alert","data":"hi"}"#;
+    let publish = |content_type: Option<&str>| {
+        let request = client()
+            .post(server.url("/api/sse/publish"))
+            .bearer_auth("admin-token")
+            .body(message);
+        match content_type {
+            Some(value) => request.header("content-type", value),
+            None => request,
+        }
+    };
+    for content_type in [
+        None,
+        Some("text/plain"),
+        Some("application/x-www-form-urlencoded"),
+    ] {
+        assert_eq!(
+            call(publish(content_type)).await,
+            (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                json!({"error": "unsupported_media_type", "message": "the body must be JSON (content-type: application/json)"})
+            ),
+            "{content_type:?}"
+        );
+    }
+    let chat = client()
+        .post(server.url("/api/chat/messages"))
+        .bearer_auth("alice-token")
+        .header("content-type", "text/plain")
+        .body(r#"{"text":"hi"}"#);
+    assert_eq!(call(chat).await.0, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_eq!(hub.stats().messages_sent, 0);
+
+    // The cookie goes with every request the browser makes to the demo, even from another
+    // site's page: such writes are refused.
+    let with_cookie = || {
+        client()
+            .post(server.url("/api/sse/publish"))
+            .header("cookie", "sse_token=admin-token")
+            .header("content-type", "application/json")
+            .body(message)
+    };
+    let forbidden =
+        json!({"error": "cross_origin", "message": "cross-origin writes are not allowed"});
+    assert_eq!(
+        call(with_cookie().header("origin", "http://evil.example")).await,
+        (StatusCode::FORBIDDEN, forbidden.clone())
+    );
+    assert_eq!(
+        call(with_cookie().header("sec-fetch-site", "cross-site")).await,
+        (StatusCode::FORBIDDEN, forbidden)
+    );
+    let own = format!("http://{}", server.addr());
+    let (status, _) = call(
+        with_cookie()
+            .header("origin", own)
+            .header("sec-fetch-site", "same-origin"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(hub.stats().messages_sent, 1);
+}
+
+/// Any id that is not an open connection, malformed ones included, is a 404.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_that_are_not_open_are_404_whatever_the_id() {
+    let (server, _hub) = start().await;
+    let admin = Caller {
+        server: &server,
+        token: "admin-token",
+    };
+    for id in ["conn-999", "abc", "conn-", "-1"] {
+        let not_open = (
+            StatusCode::NOT_FOUND,
+            json!({"error": "not_found", "message": format!("connection {id} is not open")}),
+        );
+        let path = format!("/api/sse/connections/{id}");
+        assert_eq!(call(admin.get(&path)).await, not_open, "GET {id}");
+        assert_eq!(call(admin.delete(&path)).await, not_open, "DELETE {id}");
+    }
+}
+
+/// The demo shows only the built-in users' tokens, answers only to its own host names, and
+/// slows down guessing at tokens.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_keeps_its_secrets() {
+    let (server, _hub) = start().await;
+    let (status, users) = call(client().get(server.url("/api/demo-users"))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(users.as_array().unwrap().len(), 3);
+    assert_eq!(users[0]["token"], "admin-token");
+
+    // A users file's tokens are secrets: never served.
+    let file = Users::new(vec![
+        serde_json::from_value(json!({"token": "s3cret", "userId": 9})).unwrap(),
+    ])
+    .unwrap();
+    let private = serve_demo_with(Hub::new(), file).await;
+    assert_eq!(
+        call(client().get(private.url("/api/demo-users"))).await,
+        (StatusCode::OK, json!([]))
+    );
+
+    // A page on another host name that resolves to the loopback address (DNS rebinding).
+    let rebound = client()
+        .get(server.url("/api/demo-users"))
+        .header("host", format!("evil.example:{}", server.addr().port()));
+    assert_eq!(
+        call(rebound).await,
+        (
+            StatusCode::MISDIRECTED_REQUEST,
+            json!({"error": "invalid_host", "message": "this server does not answer for host evil.example"})
+        )
+    );
+    let localhost = client()
+        .get(server.url("/api/demo-users"))
+        .header("host", format!("localhost:{}", server.addr().port()));
+    assert_eq!(call(localhost).await.0, StatusCode::OK);
+
+    // Ten failed sign-ins a minute from one address; the eleventh is refused at once.
+    let login = |token: &str| {
+        client()
+            .post(server.url("/api/login"))
+            .json(&json!({"token": token}))
+    };
+    for _ in 0..10 {
+        assert_eq!(call(login("guess")).await.0, StatusCode::UNAUTHORIZED);
+    }
+    let refused = login("admin-token").send().await.unwrap();
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(refused.headers().contains_key("retry-after"));
 }

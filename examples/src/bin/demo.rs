@@ -94,11 +94,14 @@ async fn main() -> ExitCode {
         Some(url) => {
             match sse_redis::RedisBackplane::connect(url, sse_redis::RedisConfig::default()).await {
                 Ok(backplane) => {
-                    println!("demo: sharing messages through Redis at {url}");
+                    println!(
+                        "demo: sharing messages through Redis at {}",
+                        demo::redacted(url)
+                    );
                     sse_redis::hub(backplane, Hub::builder()).await
                 }
                 Err(err) => {
-                    eprintln!("demo: cannot use Redis at {url}: {err}");
+                    eprintln!("demo: cannot use Redis at {}: {err}", demo::redacted(url));
                     return ExitCode::FAILURE;
                 }
             }
@@ -110,13 +113,18 @@ async fn main() -> ExitCode {
         .local_addr()
         .map_or_else(|_| options.addr.clone(), |a| a.to_string());
     println!("demo: serving http://{url}/ (Ctrl-C to stop)");
+    // The built-in tokens are public; a users file's are secrets and never printed.
     for user in users.all() {
-        println!(
-            "demo: user {} ({}) token {}",
-            user.user_id,
-            user.display_name(),
-            user.token
-        );
+        if users.is_builtin() {
+            println!(
+                "demo: user {} ({}) token {}",
+                user.user_id,
+                user.display_name(),
+                user.token
+            );
+        } else {
+            println!("demo: user {} ({})", user.user_id, user.display_name());
+        }
     }
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;

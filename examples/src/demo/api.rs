@@ -1,9 +1,11 @@
 //! The demo's HTTP API: publish, statistics, connections, chat, login.
 
+use std::net::SocketAddr;
+
 use axum::{
     Json,
     body::Bytes,
-    extract::{Path, State},
+    extract::{ConnectInfo, Path, State},
     http::{HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
@@ -32,12 +34,12 @@ pub async fn connections(_admin: Admin, State(state): State<AppState>) -> Json<V
     Json(json!(state.hub.connections()))
 }
 
-fn connection_id(id: &str) -> Result<ConnectionId, ApiError> {
-    id.parse().map_err(|_| {
-        ApiError(Rejection::bad_request(format!(
-            "invalid connection id {id:?}"
-        )))
-    })
+/// The open connection `id` names; any other id, malformed ones included, is not open (404).
+fn open_connection(hub: &sse_core::Hub, id: &str) -> Result<ConnectionId, ApiError> {
+    id.parse::<ConnectionId>()
+        .ok()
+        .filter(|id| hub.connection_info(*id).is_some())
+        .ok_or_else(|| ApiError(Rejection::not_found(format!("connection {id} is not open"))))
 }
 
 /// `GET /api/sse/connections/{id}` (admin); 404 if it is not open.
@@ -46,7 +48,7 @@ pub async fn connection(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let id = connection_id(&id)?;
+    let id = open_connection(&state.hub, &id)?;
     state
         .hub
         .connection_info(id)
@@ -54,13 +56,13 @@ pub async fn connection(
         .ok_or_else(|| ApiError(Rejection::not_found(format!("connection {id} is not open"))))
 }
 
-/// `DELETE /api/sse/connections/{id}` (admin).
+/// `DELETE /api/sse/connections/{id}` (admin); 404 if it is not open.
 pub async fn disconnect(
     _admin: Admin,
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let id = connection_id(&id)?;
+    let id = open_connection(&state.hub, &id)?;
     if state.hub.disconnect(id) {
         Ok(Json(json!({ "disconnected": 1 })))
     } else {
@@ -102,8 +104,21 @@ pub struct Login {
 }
 
 /// `POST /api/login` `{ "token" }`: sets the `sse_token` cookie the stream and API read.
-pub async fn login(State(state): State<AppState>, Json(login): Json<Login>) -> Response {
+/// Ten failed attempts a minute from one address; then 429 until the minute is over.
+pub async fn login(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Json(login): Json<Login>,
+) -> Response {
+    if let Err(retry_after) = state.login_limit.check(peer.ip()) {
+        return ApiError(Rejection::too_many_requests(
+            "too many failed sign-ins; try again later",
+            retry_after,
+        ))
+        .into_response();
+    }
     let Some(user) = state.users.by_token(&login.token) else {
+        state.login_limit.failed(peer.ip());
         return ApiError(Rejection::new(
             StatusCode::UNAUTHORIZED,
             "invalid_token",
@@ -146,8 +161,12 @@ fn me_json(user: &super::users::DemoUser) -> Value {
     })
 }
 
-/// `GET /api/demo-users`: the users the login page offers (this is a demo: tokens included).
+/// `GET /api/demo-users`: the built-in users the sign-in menu offers, tokens included (they
+/// are public); none when the users come from a file, whose tokens are secrets.
 pub async fn demo_users(State(state): State<AppState>) -> Json<Value> {
+    if !state.users.is_builtin() {
+        return Json(json!([]));
+    }
     Json(json!(
         state
             .users

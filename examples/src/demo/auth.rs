@@ -14,25 +14,31 @@ use super::{
     users::{DemoUser, Users},
 };
 
+/// Where a request's token came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenSource {
+    /// `Authorization: Bearer`.
+    Header,
+    /// The `token` query parameter.
+    Query,
+    /// The `sse_token` cookie, which the browser sends on its own.
+    Cookie,
+}
+
 /// Finds the token of a request: `Authorization: Bearer`, then `?token=`, then the cookie.
-pub fn token(parts: &Parts) -> Option<String> {
+pub fn token(parts: &Parts) -> Option<(String, TokenSource)> {
     if let Some(value) = parts
         .headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
     {
-        return Some(
-            value
-                .strip_prefix("Bearer ")
-                .unwrap_or(value)
-                .trim()
-                .to_owned(),
-        );
+        let token = value.strip_prefix("Bearer ").unwrap_or(value).trim();
+        return Some((token.to_owned(), TokenSource::Header));
     }
     if let Some(query) = parts.uri.query() {
         for pair in query.split('&') {
             if let Some(("token", value)) = pair.split_once('=') {
-                return Some(value.to_owned());
+                return Some((value.to_owned(), TokenSource::Query));
             }
         }
     }
@@ -43,6 +49,7 @@ pub fn token(parts: &Parts) -> Option<String> {
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .find_map(|c| c.trim().strip_prefix("sse_token=").map(str::to_owned))
+        .map(|token| (token, TokenSource::Cookie))
 }
 
 /// The authenticator of the stream endpoint.
@@ -61,8 +68,8 @@ impl TokenAuth {
     pub fn user(&self, parts: &Parts) -> Result<Option<DemoUser>, AuthError> {
         match token(parts) {
             None => Ok(None),
-            Some(token) if token.is_empty() => Ok(None),
-            Some(token) => self
+            Some((token, _)) if token.is_empty() => Ok(None),
+            Some((token, _)) => self
                 .users
                 .by_token(&token)
                 .cloned()

@@ -6,7 +6,7 @@
 use std::{net::SocketAddr, time::Duration};
 
 use axum::{
-    Router,
+    Router, middleware,
     routing::{delete, get, post},
 };
 use serde_json::json;
@@ -17,9 +17,11 @@ use sse_tower::{ChannelRule, RateLimit, StreamConfig};
 pub mod api;
 pub mod assets;
 pub mod auth;
+pub mod guard;
 pub mod users;
 
 use auth::TokenAuth;
+use guard::{Hosts, LoginLimit};
 use users::Users;
 
 /// What every handler shares.
@@ -33,6 +35,10 @@ pub struct AppState {
     pub auth: TokenAuth,
     /// The Prometheus recorder's handle, when one is installed.
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+    /// The host names the demo answers for (set by [`serve`] from its listening address).
+    pub hosts: Hosts,
+    /// Failed sign-ins per client address.
+    pub login_limit: LoginLimit,
 }
 
 impl std::fmt::Debug for AppState {
@@ -88,7 +94,34 @@ pub fn app(state: AppState) -> Router {
         .route("/api/chat/messages", post(api::chat_message))
         .route("/api/chat/typing", post(api::chat_typing))
         .route("/metrics", get(api::metrics))
+        .layer(middleware::from_fn(guard::check_write))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            guard::check_host,
+        ))
         .with_state(state)
+}
+
+/// `url` with its password (and user name) replaced by `***`, for logs.
+///
+/// # Examples
+///
+/// ```
+/// use examples::demo::redacted;
+///
+/// assert_eq!(redacted("redis://:hunter2@cache:6379/0"), "redis://***@cache:6379/0");
+/// assert_eq!(redacted("redis://user:pw@cache"), "redis://***@cache");
+/// assert_eq!(redacted("redis://127.0.0.1:6379"), "redis://127.0.0.1:6379");
+/// ```
+pub fn redacted(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{scheme}://***{}", &rest[at..]),
+        None => url.to_owned(),
+    }
 }
 
 /// The state for `users` on `hub`, without a metrics recorder.
@@ -98,6 +131,8 @@ pub fn state(hub: Hub, users: Users) -> AppState {
         hub,
         users,
         metrics: None,
+        hosts: Hosts::Any,
+        login_limit: LoginLimit::default(),
     }
 }
 
@@ -132,9 +167,10 @@ pub async fn dashboard(hub: Hub, period: Duration) {
 /// for the server to finish.
 pub async fn serve(
     listener: tokio::net::TcpListener,
-    state: AppState,
+    mut state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    state.hosts = Hosts::for_listener(listener.local_addr()?);
     let hub = state.hub.clone();
     tokio::spawn(dashboard(hub.clone(), Duration::from_secs(2)));
     axum::serve(

@@ -45,6 +45,7 @@ impl DemoUser {
 pub struct Users {
     by_token: Arc<HashMap<String, DemoUser>>,
     ordered: Arc<Vec<DemoUser>>,
+    builtin: bool,
 }
 
 impl Users {
@@ -77,6 +78,10 @@ impl Users {
             user("alice-token", 2, "Alice", &["editor"], &["dashboard.view"]),
             user("bob-token", 3, "Bob", &["viewer"], &[]),
         ])
+        .map(|users| Self {
+            builtin: true,
+            ..users
+        })
         .expect("the built-in users are valid")
     }
 
@@ -98,6 +103,7 @@ impl Users {
         Ok(Self {
             by_token: Arc::new(by_token),
             ordered: Arc::new(users),
+            builtin: false,
         })
     }
 
@@ -122,5 +128,11 @@ impl Users {
     /// Every user, in the order given.
     pub fn all(&self) -> &[DemoUser] {
         &self.ordered
+    }
+
+    /// Whether these are the built-in demo users, whose tokens are public. Tokens from a users
+    /// file are secrets: never served or printed.
+    pub fn is_builtin(&self) -> bool {
+        self.builtin
     }
 }

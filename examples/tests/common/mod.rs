@@ -24,8 +24,13 @@ pub async fn serve_axum(app: axum::Router) -> Server {
 
 /// Serves the demo on `hub` with the built-in users, as the binary does.
 pub async fn serve_demo(hub: Hub) -> Server {
+    serve_demo_with(hub, Users::builtin()).await
+}
+
+/// Serves the demo on `hub` with `users` (as from a `--users` file).
+pub async fn serve_demo_with(hub: Hub, users: Users) -> Server {
     Server::serve(|listener, shutdown| async move {
-        demo::serve(listener, demo::state(hub, Users::builtin()), shutdown)
+        demo::serve(listener, demo::state(hub, users), shutdown)
             .await
             .unwrap();
     })
