@@ -189,10 +189,10 @@ struct State {
     queue: Queue,
     waker: Option<Waker>,
     closing: Closing,
-    /// While the connection is opening: the cursor of the first live frame offered, so that
-    /// replayed frames are merged in front of it without duplicates. Boxed: most connections
-    /// never hold one, and the state stays 16 bytes smaller.
-    opening: Option<Option<Box<Cursor>>>,
+    /// The last cursor given to the connection, by replay, persistent delivery or live
+    /// dispatch: an entry at or below it in the same epoch is never queued again, whatever
+    /// order dispatch and replay run in (architecture decision 11).
+    last: Option<Cursor>,
 }
 
 /// Whether and how the stream ends.
@@ -208,9 +208,34 @@ enum Closing {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Offered {
     Queued,
+    /// The connection was already given this entry (by replay or persistent delivery).
+    AlreadyGiven,
     Shed,
     ClosedSlow,
     AlreadyClosed,
+}
+
+/// What [`Connection::open`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Opened {
+    /// Frames placed from history or the persistent cache.
+    pub(crate) replayed: usize,
+    /// Whether a history-gap refresh was queued instead.
+    pub(crate) gap: bool,
+}
+
+/// Whether `cursor` is at or below `last` in the same epoch.
+fn is_at_or_below(cursor: &Cursor, last: &Cursor) -> bool {
+    cursor.partial_cmp(last).is_some_and(|order| order.is_le())
+}
+
+/// The newer of two cursors; of two epochs, the later one given.
+fn newest(last: Cursor, given: Cursor) -> Cursor {
+    if is_at_or_below(&given, &last) {
+        last
+    } else {
+        given
+    }
 }
 
 /// The connection's state, locked; the hub's count of queued bytes follows the queue's size
@@ -254,9 +279,18 @@ impl Connection {
                 queue: Queue::new(queue_capacity),
                 waker: None,
                 closing: Closing::Open,
-                opening: Some(None),
+                last: None,
             }),
         }
+    }
+
+    /// A connection of a client that resumes after `cursor` (its `Last-Event-ID`): it has
+    /// every entry up to the cursor already, so those are never queued again, even when their
+    /// dispatch reaches the new connection (the client read them from history on an earlier
+    /// connection, before this instance dispatched them).
+    pub(crate) fn resuming_after(mut self, cursor: Option<Cursor>) -> Self {
+        self.state.get_mut().last = cursor;
+        self
     }
 
     pub(crate) fn recipient(&self) -> Recipient<'_> {
@@ -304,10 +338,21 @@ impl Connection {
         if state.closing != Closing::Open {
             return Offered::AlreadyClosed;
         }
-        if let Some(first_live @ None) = &mut state.opening {
-            *first_live = frame.cursor.map(Box::new);
+        if let Some(cursor) = frame.cursor {
+            if state
+                .last
+                .is_some_and(|last| is_at_or_below(&cursor, &last))
+            {
+                return Offered::AlreadyGiven;
+            }
         }
+        let cursor = frame.cursor;
         let pushed = state.queue.push(frame, now_ms);
+        if pushed.queued {
+            if let Some(cursor) = cursor {
+                state.last = Some(cursor);
+            }
+        }
         Counters::add(&counters.shed, pushed.shed);
         Counters::add(&counters.expired, pushed.expired);
         Counters::add(&counters.coalesced, pushed.coalesced);
@@ -331,28 +376,64 @@ impl Connection {
     }
 
     /// Ends the opening: places what the connection missed (`earlier`, from history or the
-    /// persistent cache) in front of the live frames offered meanwhile, without duplicates,
-    /// and, when history no longer reached the client's cursor, the `refresh` that `gap` makes
-    /// first. `gap` is given the cursor of the first live frame queued, if any.
+    /// persistent cache, in log order) among the live frames offered meanwhile, each once and
+    /// in log order.
     ///
-    /// Returns how many earlier frames were placed.
+    /// The client is told to resynchronise with the `refresh` event that `refresh` makes, in
+    /// front of everything, instead: when history no longer reached its cursor (`gap` is the
+    /// log's head then), or when the missed frames do not fit the queue (they would pin the
+    /// queue, and the first live message would close the connection as too slow). `refresh`
+    /// is given the cursor the client may resume from next time: the head (or the newest
+    /// missed frame), unless a live frame at or below it is queued behind the refresh.
     pub(crate) fn open(
         &self,
         earlier: Vec<Arc<Frame>>,
-        gap: Option<impl FnOnce(Option<&Cursor>) -> Arc<Frame>>,
+        gap: Option<Option<Cursor>>,
+        refresh: impl FnOnce(Option<Cursor>) -> Arc<Frame>,
         counters: &Counters,
-    ) -> usize {
+    ) -> Opened {
         let mut locked = self.lock(counters);
         let state = &mut *locked.state;
-        let first_live = state.opening.take().flatten();
-        let placed = state.queue.prepend(earlier, first_live.as_deref());
-        if let Some(refresh) = gap {
-            state
-                .queue
-                .prepend(vec![refresh(first_live.as_deref())], None);
+        let newest_missed = earlier.iter().rev().find_map(|frame| frame.cursor);
+        let fits = earlier.len() <= state.queue.room();
+        let head = match gap {
+            Some(head) => Some(head),
+            None if !fits => Some(newest_missed),
+            None => None,
+        };
+        if gap.is_some() {
+            // The client's cursor is not in the log (trimmed, another epoch, or one the log
+            // never had): what it was given is what is queued now, and the head below.
+            state.last = state.queue.cursors().reduce(newest);
         }
+        let mut replayed = 0;
+        if fits {
+            // With a gap, these are the persistent messages the client has not seen.
+            replayed = state.queue.merge_earlier(earlier);
+            if let Some(newest_missed) = newest_missed {
+                state.last = Some(
+                    state
+                        .last
+                        .map_or(newest_missed, |last| newest(last, newest_missed)),
+                );
+            }
+        }
+        if let Some(head) = head {
+            let first_live = state.queue.cursors().next();
+            let resume_from = head.filter(|head| {
+                first_live.is_none_or(|live| live.partial_cmp(head).is_none_or(|o| o.is_gt()))
+            });
+            state.queue.push_front(refresh(resume_from));
+            if let Some(head) = resume_from {
+                state.last = Some(state.last.map_or(head, |last| newest(last, head)));
+            }
+        }
+        let opened = Opened {
+            replayed,
+            gap: head.is_some(),
+        };
         Self::release_and_wake(locked);
-        placed
+        opened
     }
 
     /// Ends the stream after a final `retry:` of `retry_ms`. Returns false if it was already

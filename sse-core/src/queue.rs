@@ -154,28 +154,65 @@ impl Queue {
         out
     }
 
-    /// Places frames read from history or the persistent cache before the live frames.
-    ///
-    /// Only frames older than the first live cursor are kept (`first_live`), so a message that
-    /// arrived both live and from history is written once. Returns how many were placed.
-    pub(crate) fn prepend(
-        &mut self,
-        earlier: Vec<Arc<Frame>>,
-        first_live: Option<&Cursor>,
-    ) -> usize {
-        let mut placed = 0;
-        for frame in earlier.into_iter().rev() {
-            let older = match (&frame.cursor, first_live) {
-                (Some(c), Some(live)) => c < live,
-                _ => true,
-            };
-            if older {
-                self.bytes += frame.len();
-                self.entries.push_front(frame);
-                placed += 1;
+    /// Room left, in frames.
+    pub(crate) fn room(&self) -> usize {
+        self.capacity.saturating_sub(self.entries.len())
+    }
+
+    /// The queued cursors, oldest first.
+    pub(crate) fn cursors(&self) -> impl Iterator<Item = Cursor> + '_ {
+        self.entries.iter().filter_map(|frame| frame.cursor)
+    }
+
+    /// Merges frames read from history or the persistent cache (`earlier`, in log order) with
+    /// the live frames queued meanwhile, in log order: a live frame that the earlier ones hold
+    /// too is kept once. Frames of another epoch, and frames without a cursor, cannot be
+    /// ordered against the live ones and stay in front of them. The capacity is the caller's
+    /// to check ([`room`](Self::room)). Returns how many earlier frames were new to the
+    /// queue (not also queued live).
+    pub(crate) fn merge_earlier(&mut self, earlier: Vec<Arc<Frame>>) -> usize {
+        use std::cmp::Ordering;
+
+        let mut placed = earlier.len();
+        let live = std::mem::take(&mut self.entries);
+        let mut merged = VecDeque::with_capacity(placed + live.len());
+        let mut earlier = earlier.into_iter().peekable();
+        for frame in live {
+            let mut duplicate = false;
+            while let Some(next) = earlier.peek() {
+                let order = match (next.cursor, frame.cursor) {
+                    (Some(a), Some(b)) => a.partial_cmp(&b),
+                    _ => None,
+                };
+                match order {
+                    Some(Ordering::Greater) => break,
+                    Some(Ordering::Equal) => duplicate = true,
+                    Some(Ordering::Less) | None => {}
+                }
+                merged.extend(earlier.next());
+                if duplicate {
+                    break;
+                }
+            }
+            if duplicate {
+                placed -= 1;
+            } else {
+                merged.push_back(frame);
             }
         }
+        for frame in earlier {
+            merged.push_back(frame);
+        }
+        self.bytes = merged.iter().map(|frame| frame.len()).sum();
+        self.entries = merged;
         placed
+    }
+
+    /// Places a frame in front of everything queued (a history-gap refresh), whatever the
+    /// capacity.
+    pub(crate) fn push_front(&mut self, frame: Arc<Frame>) {
+        self.bytes += frame.len();
+        self.entries.push_front(frame);
     }
 
     /// Pops frames for one write: every queued frame up to `max_bytes` (at least one), skipping
@@ -437,7 +474,7 @@ mod tests {
     }
 
     #[test]
-    fn prepend_skips_frames_at_or_after_the_first_live_cursor() {
+    fn earlier_frames_merge_with_live_ones_in_log_order_once() {
         let c = |n| Some(Cursor::new(1, n, 0));
         let mut q = Queue::new(8);
         q.push(
@@ -454,7 +491,7 @@ mod tests {
             }),
             0,
         );
-        let placed = q.prepend(
+        let placed = q.merge_earlier(
             [
                 Frame {
                     cursor: c(1),
@@ -472,9 +509,9 @@ mod tests {
             .into_iter()
             .map(Arc::new)
             .collect(),
-            c(3).as_ref(),
         );
         assert_eq!(placed, 2);
+        assert_eq!(q.bytes(), 4 * "data: 1\n\n".len());
         assert_eq!(drain(&mut q, 0), "1 2 3 4");
     }
 }

@@ -6,7 +6,10 @@ use std::sync::Arc;
 
 use common::{Instance, TestKey, dispatched, expect_gap, message};
 use serde_json::json;
-use sse_core::{Backplane, Channel, ConnectOptions, Cursor, Hub, Identity, Replay, UserId};
+use sse_core::{
+    Backplane, Channel, ConnectOptions, Cursor, EventType, Hub, Identity, Message, Replay, UserId,
+    testing::flaky_client,
+};
 
 fn user3() -> ConnectOptions {
     ConnectOptions::new(Identity::user(UserId::from(3))).channels([Channel::CHAT])
@@ -192,4 +195,56 @@ async fn a_gap_before_the_first_message_resumes_from_the_epochs_start() {
     let (_, mut events) = b.open(user3().last_event_id(start)).await;
     expect_gap(&mut events, start, m2.cursor).await;
     assert_eq!(events.try_next(), None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clients_resuming_at_random_across_instances_get_every_message_once_in_order() {
+    const MESSAGES: u64 = 600;
+    const CLIENTS: u64 = 8;
+    let key = TestKey::new("exactly-once");
+    let builder = || {
+        Hub::builder()
+            .max_replay(4 * MESSAGES as usize)
+            .queue_capacity(4 * MESSAGES as usize)
+    };
+    let a = key.instance(builder()).await;
+    let b = key.instance(builder()).await;
+    let hubs = [a.hub.clone(), b.hub.clone()];
+    let clients: Vec<_> = (0..CLIENTS)
+        .map(|seed| {
+            let hubs = hubs.clone();
+            tokio::spawn(async move {
+                let options =
+                    move || ConnectOptions::new(Identity::user(seed)).channels([Channel::CHAT]);
+                // Each reconnect reaches the other instance.
+                let events = flaky_client(&hubs, options, seed, |events| {
+                    events
+                        .last()
+                        .is_some_and(|e| e.payload() == json!(MESSAGES - 1))
+                })
+                .await;
+                events
+                    .iter()
+                    .map(|e| e.payload().as_u64().expect("a number"))
+                    .collect::<Vec<u64>>()
+            })
+        })
+        .collect();
+    for n in 0..MESSAGES {
+        a.send(Message::new(Channel::CHAT, EventType::Data, json!(n)))
+            .await
+            .unwrap();
+    }
+    for (client, numbers) in clients.into_iter().enumerate() {
+        let numbers = numbers.await.unwrap();
+        let first = numbers[0];
+        let expected: Vec<u64> = (first..MESSAGES).collect();
+        assert!(
+            numbers == expected,
+            "client {client}: every message from {first} on, once, in order; first difference \
+             at position {:?}",
+            (0..numbers.len().max(expected.len())).find(|&i| numbers.get(i) != expected.get(i))
+        );
+    }
+    assert_eq!(a.stats().history_gaps + b.stats().history_gaps, 0);
 }

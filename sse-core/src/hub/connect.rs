@@ -55,17 +55,20 @@ impl Hub {
         let roster = &inner.roster;
         let now = roster.clock.now_ms();
         let id = ConnectionId(inner.ids.next_connection.fetch_add(1, Relaxed) + 1);
-        let conn = Arc::new(Connection::new(
-            id,
-            options.identity,
-            permissions,
-            channels,
-            options.client_addr,
-            options
-                .queue_capacity
-                .unwrap_or(inner.config.queue_capacity),
-            now,
-        ));
+        let conn = Arc::new(
+            Connection::new(
+                id,
+                options.identity,
+                permissions,
+                channels,
+                options.client_addr,
+                options
+                    .queue_capacity
+                    .unwrap_or(inner.config.queue_capacity),
+                now,
+            )
+            .resuming_after(options.last_event_id),
+        );
         roster.registry.write().insert(&conn);
         // Dropping the subscription on any early return unregisters the connection.
         let mut subscription = Subscription {
@@ -82,32 +85,25 @@ impl Hub {
         let last_event_id = options.last_event_id;
         let earlier = inner.earlier(&conn, last_event_id.as_ref()).await;
         let frames = earlier.entries.iter().map(Entry::queued).collect();
-        let gap = earlier.gap.map(|head| {
-            let gap_id = format!("{}-gap-{}", inner.ids.prefix, conn.id.0);
-            let channels = &conn.channels;
-            move |first_live: Option<&Cursor>| {
-                // The refresh may carry the head as its id only if no message up to the head
-                // is queued behind it: a client that left right after the refresh would skip
-                // those.
-                let resume_from = head.filter(|head| first_live.is_none_or(|live| live > head));
-                let gap = HistoryGap {
-                    id: &gap_id,
-                    resume_from,
-                    last_event_id: last_event_id.as_ref(),
-                    channels,
-                };
-                Frame::system(system::history_gap(&gap, now), Message::MAX_PRIORITY)
-            }
-        });
-        let replayed = conn.open(frames, gap, &roster.counters);
-        if earlier.gap.is_some() {
+        let gap_id = format!("{}-gap-{}", inner.ids.prefix, conn.id.0);
+        let refresh = |resume_from: Option<Cursor>| {
+            let gap = HistoryGap {
+                id: &gap_id,
+                resume_from,
+                last_event_id: last_event_id.as_ref(),
+                channels: &conn.channels,
+            };
+            Frame::system(system::history_gap(&gap, now), Message::MAX_PRIORITY)
+        };
+        let opened = conn.open(frames, earlier.gap, refresh, &roster.counters);
+        if opened.gap {
             roster.counters.history_gaps.fetch_add(1, Relaxed);
         }
-        let replayed = u32::try_from(replayed).unwrap_or(u32::MAX);
+        let replayed = u32::try_from(opened.replayed).unwrap_or(u32::MAX);
         Counters::add(&roster.counters.replayed, replayed);
-        subscription.resumed = last_event_id.is_some() && earlier.gap.is_none();
+        subscription.resumed = last_event_id.is_some() && !opened.gap;
         subscription.replayed = replayed;
-        subscription.history_gap = earlier.gap.is_some();
+        subscription.history_gap = opened.gap;
         Ok(subscription)
     }
 }
@@ -162,5 +158,134 @@ impl HubInner {
             });
         }
         Earlier { entries, gap }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Each test makes one interleaving of a send and a connecting client happen in a fixed
+    //! order, by calling the hub's own steps (append, cache, dispatch) one at a time.
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::{Channel, EventType, Identity, Message, UserId, testing::drain};
+
+    fn message(n: u64) -> Message {
+        Message::new(Channel::CHAT, EventType::Data, json!(n))
+    }
+
+    fn options() -> ConnectOptions {
+        ConnectOptions::new(Identity::user(UserId::from(1_u64))).channels([Channel::CHAT])
+    }
+
+    /// Appends a message to the log without dispatching it, as a send does before it
+    /// dispatches (in memory) or before this instance's dispatcher reads it (shared log).
+    async fn appended(hub: &Hub, message: Message) -> Entry {
+        let envelope = Arc::new(hub.encode(message).unwrap());
+        hub.inner.append(envelope).await.unwrap()
+    }
+
+    fn payloads(subscription: &mut Subscription) -> Vec<serde_json::Value> {
+        drain(subscription)
+            .iter()
+            .map(crate::testing::Event::payload)
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn a_message_replayed_before_its_dispatch_is_delivered_once() {
+        let hub = Hub::new();
+        let first = hub.send(message(1)).await.unwrap();
+        let second = appended(&hub, message(2)).await;
+        // The client resumes while the second message is in the log but not yet dispatched:
+        // replay returns it.
+        let mut resumed = hub
+            .connect(options().last_event_id(first.cursor))
+            .await
+            .unwrap();
+        assert_eq!(resumed.connected().replayed, 1);
+        // Then its dispatch offers it again.
+        hub.inner.dispatch(&second);
+        hub.send(message(3)).await.unwrap();
+        assert_eq!(payloads(&mut resumed), [json!(2), json!(3)]);
+    }
+
+    #[tokio::test]
+    async fn a_message_dispatched_while_its_replay_is_merged_is_delivered_once() {
+        let hub = Hub::new();
+        let first = hub.send(message(1)).await.unwrap();
+        let second = appended(&hub, message(2)).await;
+        let third = appended(&hub, message(3).retryable(false)).await;
+        let fourth = appended(&hub, message(4)).await;
+        let conn = Arc::new(Connection::new(
+            ConnectionId(99),
+            Identity::user(UserId::from(1_u64)),
+            Vec::new(),
+            vec![Channel::CHAT],
+            None,
+            16,
+            0,
+        ));
+        let counters = &hub.inner.roster.counters;
+        // Live frames offered while the connection opens: the ephemeral third (not in the
+        // replay) and the fourth (also in the replay).
+        conn.offer(third.queued(), 0, counters, 0);
+        conn.offer(fourth.queued(), 0, counters, 0);
+        let replay = vec![second.queued(), fourth.queued()];
+        let opened = conn.open(replay, None, |_| unreachable!("no gap"), counters);
+        // The fourth was queued live already: only the second is new.
+        assert_eq!((opened.replayed, opened.gap), (1, false));
+        // The fourth's dispatch reaching it late changes nothing.
+        conn.offer(fourth.queued(), 0, counters, 0);
+        let mut subscription = Subscription {
+            conn,
+            roster: Arc::clone(&hub.inner.roster),
+            replayed: 1,
+            resumed: true,
+            history_gap: false,
+            done: false,
+        };
+        assert_eq!(
+            payloads(&mut subscription),
+            [json!(2), json!(3), json!(4)],
+            "in log order, each once (after {})",
+            first.cursor
+        );
+    }
+
+    #[tokio::test]
+    async fn a_message_read_from_history_is_not_redelivered_by_its_late_dispatch() {
+        let hub = Hub::new();
+        let first = hub.send(message(1)).await.unwrap();
+        let second = appended(&hub, message(2)).await;
+        // The client reads the second message from history, then reconnects after it, before
+        // this instance has dispatched it.
+        let mut early = hub
+            .connect(options().last_event_id(first.cursor))
+            .await
+            .unwrap();
+        assert_eq!(payloads(&mut early), [json!(2)]);
+        drop(early);
+        let mut later = hub
+            .connect(options().last_event_id(second.cursor()))
+            .await
+            .unwrap();
+        hub.inner.dispatch(&second);
+        hub.send(message(3)).await.unwrap();
+        assert_eq!(payloads(&mut later), [json!(3)]);
+    }
+
+    #[tokio::test]
+    async fn a_persistent_message_cached_before_the_connection_registered_is_delivered_once() {
+        let hub = Hub::new();
+        let banner = appended(&hub, message(1).persistent()).await;
+        // Dispatch caches a persistent message before it looks up the recipients; a client
+        // that connects in between finds it in the cache.
+        hub.inner.persistent.insert(&banner);
+        let mut fresh = hub.connect(options()).await.unwrap();
+        assert_eq!(fresh.connected().replayed, 1);
+        hub.inner.dispatch(&banner);
+        assert_eq!(payloads(&mut fresh), [json!(1)]);
     }
 }

@@ -84,7 +84,8 @@ impl HubInner {
                 &roster.counters,
                 self.config.reconnect_retry_ms,
             ) {
-                Offered::Queued => out.sent += 1,
+                // Given by replay or persistent delivery already: it reaches the connection.
+                Offered::Queued | Offered::AlreadyGiven => out.sent += 1,
                 Offered::Shed => out.shed += 1,
                 Offered::ClosedSlow => {
                     out.closed += 1;

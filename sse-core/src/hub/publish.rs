@@ -120,7 +120,10 @@ impl Hub {
 
 impl HubInner {
     /// Appends to the backplane's log, counting a failure.
-    async fn append(&self, envelope: Arc<Envelope>) -> Result<crate::Entry, BackplaneError> {
+    pub(crate) async fn append(
+        &self,
+        envelope: Arc<Envelope>,
+    ) -> Result<crate::Entry, BackplaneError> {
         self.backplane.publish(envelope).await.inspect_err(|_| {
             self.roster.counters.backplane_errors.fetch_add(1, Relaxed);
         })

@@ -24,6 +24,8 @@
 //!   [`Events::expect_end`]).
 //! - [`TestClock`] moves the hub's clock and tokio's paused clock together, so that TTLs,
 //!   history age and heartbeats can be tested without sleeping.
+//! - [`flaky_client`] drops and resumes a connection at random, across instances, to test that
+//!   every message arrives once and in order.
 //!
 //! # Examples
 //!
@@ -89,6 +91,7 @@
 
 mod clock;
 mod events;
+mod flaky;
 
 use std::{convert::Infallible, fmt, time::Duration};
 
@@ -99,6 +102,7 @@ use sse_stream::{Sse, SseByteStream};
 
 pub use clock::TestClock;
 pub use events::Events;
+pub use flaky::flaky_client;
 
 /// Compiles only if `T` is `Send + Sync`: the check that a public type (a body, a stream, a
 /// handle) can cross threads.

@@ -15,6 +15,7 @@ mod support;
 
 mod clock;
 mod delivery;
+mod exactly_once;
 mod lifecycle;
 mod replay;
 

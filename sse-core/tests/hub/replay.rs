@@ -355,3 +355,49 @@ async fn a_gap_refresh_carries_no_id_when_newer_messages_are_already_queued() {
     assert_eq!((got[0].event.as_str(), got[0].id.as_str()), ("refresh", ""));
     assert_eq!(got[1].payload(), json!(4));
 }
+
+#[tokio::test]
+async fn a_backlog_that_does_not_fit_the_queue_is_a_history_gap() {
+    let hub = Hub::builder().queue_capacity(4).build();
+    let first = hub.send(msg(Channel::CHAT, 0)).await.unwrap();
+    for n in 1..=4 {
+        hub.send(msg(Channel::CHAT, n)).await.unwrap();
+    }
+    // Four missed messages fit a queue of four.
+    let mut fits = connect(
+        &hub,
+        user(1)
+            .channels([Channel::CHAT])
+            .last_event_id(first.cursor),
+    )
+    .await;
+    assert_eq!(
+        payloads(&mut fits),
+        [json!(1), json!(2), json!(3), json!(4)]
+    );
+    drop(fits);
+    // Five do not: the client is told to resynchronise, from the head, instead of being given
+    // a backlog that the first live message would close as too slow.
+    let fifth = hub.send(msg(Channel::CHAT, 5)).await.unwrap();
+    assert_gap(&hub, first.cursor, Some(fifth.cursor)).await;
+    assert_eq!(hub.stats().history_gaps, 1);
+    assert_eq!(hub.stats().memory.queues, 0);
+
+    // Persistent messages count too: a new connection with more of them than its queue holds
+    // gets the refresh, and live messages after it.
+    for n in 0..5 {
+        hub.send(msg(Channel::ALERTS, n).persistent())
+            .await
+            .unwrap();
+    }
+    let mut fresh = connect(&hub, user(2).channels([Channel::ALERTS])).await;
+    assert!(fresh.connected().history_gap);
+    assert_eq!(fresh.connected().replayed, 0);
+    let live = hub.send(msg(Channel::ALERTS, 9)).await.unwrap();
+    let got = drain(&mut fresh);
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert!(got[0].is_history_gap());
+    assert_eq!(got[0].json()["data"]["lastEventId"], Value::Null);
+    assert_eq!(got[1].id, live.cursor.to_string());
+    assert_eq!(hub.stats().history_gaps, 2);
+}

@@ -26,3 +26,21 @@ pub(crate) async fn connect(hub: &Hub, options: ConnectOptions) -> Subscription 
         .await
         .expect("the hub accepts the connection")
 }
+
+/// Asserts that `numbers` (what client `client` received) are every number from its first one
+/// up to `end` (excluded), once and in order; names the first one out of place.
+#[track_caller]
+pub(crate) fn assert_every_one_once(client: usize, numbers: &[u64], end: u64) {
+    let first = *numbers.first().expect("the client received something");
+    let expected: Vec<u64> = (first..end).collect();
+    if let Some(at) =
+        (0..numbers.len().max(expected.len())).find(|&i| numbers.get(i) != expected.get(i))
+    {
+        panic!(
+            "client {client}: at position {at} received {:?} where {:?} was due (around: {:?})",
+            numbers.get(at),
+            expected.get(at),
+            &numbers[at.saturating_sub(3)..(at + 3).min(numbers.len())]
+        );
+    }
+}
