@@ -358,7 +358,10 @@ impl Connection {
         Counters::add(&counters.coalesced, pushed.coalesced);
         let mut dropped = u64::from(pushed.shed + pushed.expired + pushed.coalesced);
         let outcome = if pushed.too_slow {
-            dropped += state.queue.clear() as u64 + 1;
+            // The queued frames and the new one are never written.
+            let cleared = state.queue.clear() as u64 + 1;
+            dropped += cleared;
+            counters.cleared.fetch_add(cleared, Relaxed);
             counters.closed_slow.fetch_add(1, Relaxed);
             state.closing = Closing::Ending(slow_close_retry_ms);
             Offered::ClosedSlow
@@ -443,7 +446,8 @@ impl Connection {
         if locked.state.closing != Closing::Open {
             return false;
         }
-        locked.state.queue.clear();
+        let cleared = locked.state.queue.clear() as u64;
+        self.count_cleared(cleared, counters);
         locked.state.closing = Closing::Ending(retry_ms);
         Self::release_and_wake(locked);
         true
@@ -451,7 +455,15 @@ impl Connection {
 
     /// Gives back the queue's frames when the receiving half is dropped.
     pub(crate) fn release(&self, counters: &Counters) {
-        self.lock(counters).state.queue.clear();
+        let cleared = self.lock(counters).state.queue.clear() as u64;
+        self.count_cleared(cleared, counters);
+    }
+
+    fn count_cleared(&self, cleared: u64, counters: &Counters) {
+        if cleared > 0 {
+            self.dropped.fetch_add(cleared, Relaxed);
+            counters.cleared.fetch_add(cleared, Relaxed);
+        }
     }
 
     /// Polls for the next chunk to write: queued frames (up to `max_batch_bytes`), then, once

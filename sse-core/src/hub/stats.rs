@@ -40,6 +40,7 @@ impl Hub {
             expired: c.expired.load(Relaxed),
             coalesced: c.coalesced.load(Relaxed),
             closed_slow: c.closed_slow.load(Relaxed),
+            cleared: c.cleared.load(Relaxed),
             replayed: c.replayed.load(Relaxed),
             history_gaps: c.history_gaps.load(Relaxed),
             backplane_errors: c.backplane_errors.load(Relaxed),
@@ -147,6 +148,9 @@ pub struct HubStats {
     pub coalesced: u64,
     /// Connections closed because they could not keep up.
     pub closed_slow: u64,
+    /// Frames dropped unwritten because their connection ended: closed by the hub (too slow,
+    /// disconnected, shut down) or by its client going away.
+    pub cleared: u64,
     /// Frames queued from history or the persistent cache for connections that opened.
     pub replayed: u64,
     /// Connections that resumed with a cursor history no longer covered.
@@ -194,6 +198,7 @@ pub(crate) struct Counters {
     pub(crate) expired: AtomicU64,
     pub(crate) coalesced: AtomicU64,
     pub(crate) closed_slow: AtomicU64,
+    pub(crate) cleared: AtomicU64,
     pub(crate) replayed: AtomicU64,
     pub(crate) history_gaps: AtomicU64,
     pub(crate) backplane_errors: AtomicU64,

@@ -38,6 +38,29 @@ async fn disconnects_end_streams_with_retry() {
 }
 
 #[tokio::test]
+async fn frames_a_close_leaves_unwritten_are_counted() {
+    let hub = Hub::builder().queue_capacity(2).build();
+    let mut kicked = connect(&hub, user(1).channels([Channel::CHAT])).await;
+    let gone = connect(&hub, user(2).channels([Channel::CHAT])).await;
+    let mut slow = connect(&hub, user(3).channels([Channel::CHAT])).await;
+    for n in 0..2 {
+        hub.send(msg(Channel::CHAT, n)).await.unwrap();
+    }
+    // Kicked with two frames unwritten; the client of `gone` goes away with two; `slow` is
+    // closed as too slow by the third message, with two queued and the third.
+    assert!(hub.disconnect(kicked.id()));
+    drop(gone);
+    let report = hub.send(msg(Channel::CHAT, 2)).await.unwrap();
+    assert_eq!(report.closed, 1);
+    let stats = hub.stats();
+    assert_eq!(stats.cleared, 2 + 2 + 3, "{stats:?}");
+    assert_eq!(stats.closed_slow, 1);
+    assert_eq!(serde_json::to_value(&stats).unwrap()["cleared"], 7);
+    assert!(drain(&mut kicked).iter().all(Event::is_retry_only));
+    assert!(drain(&mut slow).iter().all(Event::is_retry_only));
+}
+
+#[tokio::test]
 async fn shutdown_ends_every_stream_with_a_jittered_retry_and_refuses_more() {
     let hub = Hub::builder()
         .reconnect_retry(Duration::from_secs(1))

@@ -17,6 +17,7 @@ mod clock;
 mod delivery;
 mod exactly_once;
 mod lifecycle;
+mod model;
 mod replay;
 
 /// The message data (`payload`) of everything `subscription` has queued now, in order.
