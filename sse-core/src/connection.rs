@@ -77,7 +77,7 @@ impl Serialize for ConnectionId {
 ///     .last_event_id("17-4-0".parse().unwrap());
 /// # let _ = options;
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 #[must_use]
 pub struct ConnectOptions {
     pub(crate) identity: Identity,
@@ -86,6 +86,24 @@ pub struct ConnectOptions {
     pub(crate) client_addr: Option<SocketAddr>,
     pub(crate) last_event_id: Option<Cursor>,
     pub(crate) permissions: Option<Vec<Permission>>,
+    pub(crate) guard: Option<Arc<Guard>>,
+}
+
+/// A value held while a connection is open: see [`ConnectOptions::guard`].
+pub(crate) type Guard = Mutex<Option<Box<dyn std::any::Any + Send>>>;
+
+impl fmt::Debug for ConnectOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConnectOptions")
+            .field("identity", &self.identity)
+            .field("channels", &self.channels)
+            .field("queue_capacity", &self.queue_capacity)
+            .field("client_addr", &self.client_addr)
+            .field("last_event_id", &self.last_event_id)
+            .field("permissions", &self.permissions)
+            .field("guard", &self.guard.is_some())
+            .finish()
+    }
 }
 
 impl ConnectOptions {
@@ -98,6 +116,7 @@ impl ConnectOptions {
             client_addr: None,
             last_event_id: None,
             permissions: None,
+            guard: None,
         }
     }
 
@@ -124,6 +143,18 @@ impl ConnectOptions {
     /// then not called again.
     pub fn permissions(mut self, permissions: impl IntoIterator<Item = Permission>) -> Self {
         self.permissions = Some(permissions.into_iter().collect());
+        self
+    }
+
+    /// A value the hub holds while the connection is open and drops as soon as it ends: when
+    /// the hub closes it (too slow, disconnected, shut down) or its
+    /// [`Subscription`](crate::Subscription) is dropped, whichever comes first.
+    ///
+    /// A server puts the connection's places under its limits here, so that a stream the hub
+    /// ended frees them at once, even while its client reads nothing and its response body is
+    /// not polled again.
+    pub fn guard(mut self, guard: impl Send + 'static) -> Self {
+        self.guard = Some(Arc::new(Mutex::new(Some(Box::new(guard)))));
         self
     }
 
@@ -183,6 +214,8 @@ pub(crate) struct Connection {
     delivered: AtomicU64,
     dropped: AtomicU64,
     state: Mutex<State>,
+    /// See [`ConnectOptions::guard`]: dropped when the connection ends.
+    guard: Option<Arc<Guard>>,
 }
 
 struct State {
@@ -281,6 +314,7 @@ impl Connection {
                 closing: Closing::Open,
                 last: None,
             }),
+            guard: None,
         }
     }
 
@@ -291,6 +325,20 @@ impl Connection {
     pub(crate) fn resuming_after(mut self, cursor: Option<Cursor>) -> Self {
         self.state.get_mut().last = cursor;
         self
+    }
+
+    /// Holds `guard` until the connection ends.
+    pub(crate) fn guarded(mut self, guard: Option<Arc<Guard>>) -> Self {
+        self.guard = guard;
+        self
+    }
+
+    /// Drops the guard: the connection has ended.
+    fn end(&self) {
+        if let Some(guard) = &self.guard {
+            let value = guard.lock().take();
+            drop(value);
+        }
     }
 
     pub(crate) fn recipient(&self) -> Recipient<'_> {
@@ -375,6 +423,9 @@ impl Connection {
             self.dropped.fetch_add(dropped, Relaxed);
         }
         Self::release_and_wake(locked);
+        if outcome == Offered::ClosedSlow {
+            self.end();
+        }
         outcome
     }
 
@@ -450,6 +501,7 @@ impl Connection {
         self.count_cleared(cleared, counters);
         locked.state.closing = Closing::Ending(retry_ms);
         Self::release_and_wake(locked);
+        self.end();
         true
     }
 
@@ -457,6 +509,7 @@ impl Connection {
     pub(crate) fn release(&self, counters: &Counters) {
         let cleared = self.lock(counters).state.queue.clear() as u64;
         self.count_cleared(cleared, counters);
+        self.end();
     }
 
     fn count_cleared(&self, cleared: u64, counters: &Counters) {

@@ -16,7 +16,7 @@ use pin_project_lite::pin_project;
 use sse_core::{ConnectionId, Subscription, system};
 use tokio::sync::futures::OwnedNotified;
 
-use crate::{heartbeat::Heartbeat, limit::Permits, observe::Tracker};
+use crate::{heartbeat::Heartbeat, observe::Tracker};
 
 /// The body of an SSE response: the stream's frames, or the JSON body of a refusal.
 ///
@@ -26,8 +26,9 @@ use crate::{heartbeat::Heartbeat, limit::Permits, observe::Tracker};
 /// final `retry:` when the hub closes the connection, when the connection's lifetime is up, or
 /// when the hub shuts down.
 ///
-/// Dropping the body (the client went away) unregisters the connection and frees its places
-/// under the connection limits at once.
+/// Dropping the body (the client went away) unregisters the connection at once. Its places
+/// under the connection limits are freed then, or as soon as the hub ends the stream, whichever
+/// comes first.
 ///
 /// The body is `Send + Sync + Unpin` and its data is [`Bytes`], so every framework can carry it.
 pub struct SseBody {
@@ -51,7 +52,6 @@ pin_project! {
         retry: Duration,
         wrote_since_tick: bool,
         ended: bool,
-        _permits: Permits,
         _tracker: Tracker,
     }
 }
@@ -71,7 +71,6 @@ impl SseBody {
         heartbeat: Arc<Heartbeat>,
         timeout: Option<Duration>,
         retry: Duration,
-        permits: Permits,
         tracker: Tracker,
     ) -> Self {
         let tick = Arc::clone(&heartbeat.notify).notified_owned();
@@ -87,7 +86,6 @@ impl SseBody {
                 // stream is never silent for more than two intervals.
                 wrote_since_tick: false,
                 ended: false,
-                _permits: permits,
                 _tracker: tracker,
             })),
         }

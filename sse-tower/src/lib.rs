@@ -92,6 +92,7 @@ pub mod prelude;
 mod request;
 mod route;
 mod service;
+mod write_timeout;
 
 pub use body::SseBody;
 pub use client_addr::ClientAddr;
@@ -101,4 +102,5 @@ pub use layer::SseLayer;
 pub use request::last_event_id;
 pub use route::{RouteBody, RouteFuture, SseRoute};
 pub use service::SseService;
+pub use write_timeout::WriteTimeout;
 pub use sse_core;

@@ -40,6 +40,13 @@ pub(crate) struct Permits {
     _user: Option<CapGuard<UserId>>,
 }
 
+impl Permits {
+    /// Whether the stream holds no place under any limit.
+    pub(crate) fn is_empty(&self) -> bool {
+        self._global.is_none() && self._ip.is_none() && self._user.is_none()
+    }
+}
+
 impl Limits {
     pub(crate) fn new(config: &StreamConfig) -> Self {
         Self {

@@ -165,6 +165,10 @@ impl SseService {
         if let Some(cursor) = request.last_event_id {
             options = options.last_event_id(cursor);
         }
+        if !permits.is_empty() {
+            // Freed as soon as the hub ends the stream, not only when the body is dropped.
+            options = options.guard(permits);
+        }
         let subscription = self.hub.connect(options).await.map_err(|err| match err {
             ConnectError::ShuttingDown => {
                 Rejection::service_unavailable("the server is shutting down", config.retry)
@@ -187,7 +191,6 @@ impl SseService {
             Arc::clone(&shared.heartbeat),
             config.connection_timeout,
             config.retry,
-            permits,
             tracker,
         );
         let mut response = Response::new(body);

@@ -13,7 +13,7 @@ use sse_core::{
     Channel, EventType, Hub, Message, SendReport,
     testing::{Events, decode},
 };
-use sse_tower::{ClientAddr, SseService, StreamConfig};
+use sse_tower::{ClientAddr, SseService, StreamConfig, WriteTimeout};
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::{TcpListener, TcpStream},
@@ -37,6 +37,16 @@ struct Server {
 
 impl Server {
     async fn start(hub: Hub, config: StreamConfig, connections: usize) -> Self {
+        Self::start_with(hub, config, connections, None).await
+    }
+
+    /// With `write_timeout`, each connection's IO is a [`WriteTimeout`].
+    async fn start_with(
+        hub: Hub,
+        config: StreamConfig,
+        connections: usize,
+        write_timeout: Option<Duration>,
+    ) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let service = SseService::new(hub, config);
@@ -49,9 +59,17 @@ impl Server {
                     request.extensions_mut().insert(ClientAddr(peer));
                     service.clone().oneshot(request)
                 });
-                let connection = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), with_peer);
-                tokio::spawn(graceful.watch(connection));
+                let builder = hyper::server::conn::http1::Builder::new();
+                match write_timeout {
+                    Some(limit) => {
+                        let io = TokioIo::new(WriteTimeout::new(stream, limit));
+                        tokio::spawn(graceful.watch(builder.serve_connection(io, with_peer)));
+                    }
+                    None => {
+                        let io = TokioIo::new(stream);
+                        tokio::spawn(graceful.watch(builder.serve_connection(io, with_peer)));
+                    }
+                }
             }
             graceful
         });
@@ -349,4 +367,44 @@ async fn hub_shutdown_ends_200_streams_and_graceful_shutdown_completes_at_once()
     }
     let expected: BTreeSet<String> = (1..=STREAMS).map(|n| format!("conn-{n}")).collect();
     assert_eq!(ids, expected);
+}
+
+/// A client that stops reading fills its socket: the server's write then waits, and nothing in
+/// the response body can end it. The write timeout ends the connection once a write has made no
+/// progress for its limit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_stops_reading_is_cut_once_writes_stall() {
+    let hub = hub();
+    let server = Server::start_with(
+        hub.clone(),
+        StreamConfig::new([Channel::CHAT]),
+        1,
+        Some(Duration::from_millis(300)),
+    )
+    .await;
+    // A small receive buffer, so that the server's writes stall after little data.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut stream = socket.connect(server.addr).await.unwrap();
+    stream
+        .write_all(b"GET /?channels=chat HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n")
+        .await
+        .unwrap();
+    let mut head = [0; 64];
+    let n = stream.read(&mut head).await.unwrap();
+    assert!(head[..n].starts_with(b"HTTP/1.1 200 OK"));
+    // The client reads nothing more while messages flow.
+    let data = json!("x".repeat(60_000));
+    for _ in 0..300 {
+        hub.send(Message::new(Channel::CHAT, EventType::Data, data.clone()))
+            .await
+            .unwrap();
+    }
+    // Graceful shutdown waits for open connections: it completes because the stalled one was
+    // cut, although the hub never ended its stream and the client never read.
+    let graceful = server.all_accepted().await;
+    timeout(WAIT, graceful.shutdown())
+        .await
+        .expect("the stalled connection ends");
+    assert_eq!(hub.connection_count(), 0);
 }

@@ -67,7 +67,8 @@ impl Hub {
                     .unwrap_or(inner.config.queue_capacity),
                 now,
             )
-            .resuming_after(options.last_event_id),
+            .resuming_after(options.last_event_id)
+        .guarded(options.guard),
         );
         roster.registry.write().insert(&conn);
         // Dropping the subscription on any early return unregisters the connection.

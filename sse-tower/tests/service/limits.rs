@@ -67,6 +67,33 @@ async fn the_per_ip_cap_is_429_until_a_stream_is_dropped() {
     assert_opened(call(&service, get("/").extension(from_ip("10.0.0.1"))).await);
 }
 
+/// A stream the hub ends gives its places back at once, even while its client reads nothing
+/// (so the server never polls its body again).
+#[tokio::test]
+async fn a_stream_the_hub_closes_frees_its_places_at_once() {
+    let hub = sse_core::Hub::builder().queue_capacity(1).build();
+    let service = SseService::new(
+        hub.clone(),
+        StreamConfig::new([Channel::CHAT])
+            .max_streams_per_ip(1)
+            .max_streams_per_user(1),
+    );
+    let from = |ip: &str| get("/").extension(from_ip(ip)).extension(user(7));
+    // Kicked: the body is still held, unread.
+    let kicked = assert_opened(call(&service, from("10.0.0.1")).await);
+    assert_eq!(hub.disconnect_user(&7_u64.into()), 1);
+    let slow = assert_opened(call(&service, from("10.0.0.1")).await);
+    // Too slow: two messages into a queue of one, never read.
+    for n in 0..2 {
+        hub.send(sse_core::Message::new(Channel::CHAT, sse_core::EventType::Data, n.into()))
+            .await
+            .unwrap();
+    }
+    assert_eq!(hub.stats().closed_slow, 1);
+    let _third = assert_opened(call(&service, from("10.0.0.1")).await);
+    drop((kicked, slow));
+}
+
 #[tokio::test]
 async fn the_per_user_cap_is_429_until_a_stream_is_dropped() {
     let hub = hub();
