@@ -64,4 +64,7 @@ pub use router::{AxumSse, SseRouterExt, stream};
 pub use sse_core::{
     self, Channel, EventType, Hub, Identity, Message, Permission, Role, SendReport, Target, UserId,
 };
-pub use sse_tower::{self, ChannelRule, ClientAddr, RateLimit, StreamConfig, TrustedProxies};
+pub use sse_tower::{
+    self, ChannelRule, ClientAddr, ForwardedHeader, IpRange, RateLimit, StreamConfig,
+    TrustedProxies,
+};

@@ -119,4 +119,7 @@ pub use hangup::Hangup;
 pub use sse_core::{
     self, Channel, EventType, Hub, Identity, Message, Permission, Role, SendReport, Target, UserId,
 };
-pub use sse_tower::{self, ChannelRule, ClientAddr, RateLimit, StreamConfig, TrustedProxies};
+pub use sse_tower::{
+    self, ChannelRule, ClientAddr, ForwardedHeader, IpRange, RateLimit, StreamConfig,
+    TrustedProxies,
+};

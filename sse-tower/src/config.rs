@@ -1,6 +1,8 @@
 //! What an SSE endpoint serves and to whom: [`StreamConfig`].
 
-use std::{collections::HashMap, fmt, net::IpAddr, num::NonZeroU32, sync::Arc, time::Duration};
+use std::{collections::HashMap, fmt, num::NonZeroU32, sync::Arc, time::Duration};
+
+use crate::TrustedProxies;
 
 use sse_core::{
     Authenticator, Channel, ExtensionAuthenticator, Permission, PermissionResolver, Role,
@@ -81,7 +83,7 @@ impl StreamConfig {
             max_streams_per_user: None,
             max_streams: None,
             queue_capacity: None,
-            trusted_proxies: TrustedProxies::None,
+            trusted_proxies: TrustedProxies::none(),
             authenticator: Arc::new(ExtensionAuthenticator),
             permission_resolver: None,
             max_query_len: 4096,
@@ -320,32 +322,6 @@ impl RateLimit {
         Self {
             max_connections: NonZeroU32::new(max_connections).unwrap_or(NonZeroU32::MIN),
             window: window.max(Duration::from_millis(1)),
-        }
-    }
-}
-
-/// Which peers are proxies whose `Forwarded` / `X-Forwarded-For` headers tell the client
-/// address.
-///
-/// With a trusted peer, the client is the right-most address in the header that is not itself a
-/// trusted proxy; headers from untrusted peers are ignored, since anyone can send them.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub enum TrustedProxies {
-    /// No proxy: the peer address is the client address.
-    #[default]
-    None,
-    /// Every peer is a trusted proxy (only behind a proxy that always sets the header).
-    All,
-    /// These peers are trusted proxies.
-    Addrs(Vec<IpAddr>),
-}
-
-impl TrustedProxies {
-    pub(crate) fn trusts(&self, addr: IpAddr) -> bool {
-        match self {
-            Self::None => false,
-            Self::All => true,
-            Self::Addrs(addrs) => addrs.contains(&addr),
         }
     }
 }

@@ -171,3 +171,22 @@ impl From<AuthError> for Rejection {
         Self::new(status, code, message)
     }
 }
+
+/// A text is not an address range in CIDR notation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvalidIpRange {
+    /// The rejected text, cut to 64 characters.
+    pub value: String,
+}
+
+impl fmt::Display for InvalidIpRange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "invalid address range {:?}: expected an address or CIDR such as 10.0.0.0/8",
+            self.value
+        )
+    }
+}
+
+impl std::error::Error for InvalidIpRange {}

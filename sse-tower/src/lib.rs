@@ -95,12 +95,12 @@ mod service;
 mod write_timeout;
 
 pub use body::SseBody;
-pub use client_addr::ClientAddr;
-pub use config::{ChannelRule, RateLimit, StreamConfig, TrustedProxies};
+pub use client_addr::{ClientAddr, ForwardedHeader, IpRange, TrustedProxies};
+pub use config::{ChannelRule, RateLimit, StreamConfig};
 pub use future::ResponseFuture;
 pub use layer::SseLayer;
 pub use request::last_event_id;
 pub use route::{RouteBody, RouteFuture, SseRoute};
 pub use service::SseService;
-pub use write_timeout::WriteTimeout;
 pub use sse_core;
+pub use write_timeout::WriteTimeout;

@@ -20,7 +20,7 @@ use parking_lot::Mutex;
 use sse_core::UserId;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::{RateLimit, StreamConfig, error::Rejection};
+use crate::{RateLimit, StreamConfig, client_addr::limit_key, error::Rejection};
 
 /// The limits of one endpoint.
 pub(crate) struct Limits {
@@ -63,6 +63,11 @@ impl Limits {
         }
     }
 
+    /// Whether a limit keys on the client address (the rate, or the per-IP cap).
+    pub(crate) fn per_address(&self) -> bool {
+        self.rate.is_some() || self.per_ip.is_some()
+    }
+
     /// Counts a new connection from `ip` against the rate limit.
     pub(crate) fn check_rate(&self, ip: Option<IpAddr>) -> Result<(), Rejection> {
         let (Some(rate), Some(ip)) = (&self.rate, ip) else {
@@ -73,7 +78,7 @@ impl Limits {
             rate.retain_recent();
             rate.shrink_to_fit();
         }
-        rate.check_key(&ip).map_err(|not_until| {
+        rate.check_key(&limit_key(ip)).map_err(|not_until| {
             let wait = not_until.wait_time_from(DefaultClock::default().now());
             Rejection::too_many_requests(
                 format!("too many new connections from {ip}; retry later"),
@@ -91,7 +96,7 @@ impl Limits {
             })?);
         }
         if let (Some(cap), Some(ip)) = (&self.per_ip, ip) {
-            permits._ip = Some(cap.acquire(ip).ok_or_else(|| {
+            permits._ip = Some(cap.acquire(limit_key(ip)).ok_or_else(|| {
                 Rejection::too_many_requests(format!("too many open streams from {ip}"), self.retry)
             })?);
         }

@@ -26,6 +26,18 @@ pub(crate) fn rejected(rejection: &Rejection) {
     .increment(1);
 }
 
+/// A request reached an endpoint with per-address limits without a client address: the
+/// server puts no [`ClientAddr`](crate::ClientAddr) in the request extensions, so those limits
+/// never apply. Reported once per endpoint.
+pub(crate) fn no_client_address() {
+    tracing::warn!(
+        target: "sse_tower",
+        "a rate limit or per-IP cap is configured, but requests carry no client address \
+         (put sse_tower::ClientAddr in the request extensions, or serve with connect info): \
+         those limits do not apply"
+    );
+}
+
 /// A stream opened; the returned tracker records its end when the body drops it.
 pub(crate) fn opened(connected: &Connected, user: Option<&UserId>) -> Tracker {
     tracing::info!(

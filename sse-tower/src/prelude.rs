@@ -21,4 +21,6 @@ pub use sse_core::{
     Target, UserId,
 };
 
-pub use crate::{ChannelRule, ClientAddr, RateLimit, StreamConfig, TrustedProxies};
+pub use crate::{
+    ChannelRule, ClientAddr, ForwardedHeader, IpRange, RateLimit, StreamConfig, TrustedProxies,
+};

@@ -76,6 +76,8 @@ struct Shared {
     config: StreamConfig,
     limits: Limits,
     heartbeat: Arc<Heartbeat>,
+    /// Whether the missing client address was reported (once per endpoint).
+    warned_no_address: std::sync::atomic::AtomicBool,
 }
 
 impl SseService {
@@ -89,6 +91,7 @@ impl SseService {
             shared: Arc::new(Shared {
                 limits: Limits::new(&config),
                 heartbeat,
+                warned_no_address: std::sync::atomic::AtomicBool::new(false),
                 config,
             }),
             hub,
@@ -123,7 +126,15 @@ impl SseService {
         let shared = &*self.shared;
         let config = &shared.config;
         // Every attempt counts against the connection rate, malformed ones included.
-        let (_, client_ip) = client_addr::client(parts, config);
+        let (peer, client_ip) = client_addr::client(parts, config);
+        if peer.is_none()
+            && shared.limits.per_address()
+            && !shared
+                .warned_no_address
+                .swap(true, std::sync::atomic::Ordering::Relaxed)
+        {
+            observe::no_client_address();
+        }
         shared.limits.check_rate(client_ip)?;
         let request = request::parse(parts, config)?;
         if self.hub.is_shutting_down() {

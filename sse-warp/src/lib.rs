@@ -116,4 +116,7 @@ pub use filter::{stream, stream_with_identity};
 pub use sse_core::{
     self, Channel, EventType, Hub, Identity, Message, Permission, Role, SendReport, Target, UserId,
 };
-pub use sse_tower::{self, ChannelRule, ClientAddr, RateLimit, StreamConfig, TrustedProxies};
+pub use sse_tower::{
+    self, ChannelRule, ClientAddr, ForwardedHeader, IpRange, RateLimit, StreamConfig,
+    TrustedProxies,
+};

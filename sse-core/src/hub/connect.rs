@@ -68,7 +68,7 @@ impl Hub {
                 now,
             )
             .resuming_after(options.last_event_id)
-        .guarded(options.guard),
+            .guarded(options.guard),
         );
         roster.registry.write().insert(&conn);
         // Dropping the subscription on any early return unregisters the connection.

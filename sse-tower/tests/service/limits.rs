@@ -85,9 +85,13 @@ async fn a_stream_the_hub_closes_frees_its_places_at_once() {
     let slow = assert_opened(call(&service, from("10.0.0.1")).await);
     // Too slow: two messages into a queue of one, never read.
     for n in 0..2 {
-        hub.send(sse_core::Message::new(Channel::CHAT, sse_core::EventType::Data, n.into()))
-            .await
-            .unwrap();
+        hub.send(sse_core::Message::new(
+            Channel::CHAT,
+            sse_core::EventType::Data,
+            n.into(),
+        ))
+        .await
+        .unwrap();
     }
     assert_eq!(hub.stats().closed_slow, 1);
     let _third = assert_opened(call(&service, from("10.0.0.1")).await);
@@ -180,4 +184,52 @@ async fn after_shutdown_open_streams_end_and_new_ones_get_503() {
     assert_eq!(next_chunk(&mut open).await.unwrap(), "retry: 5000\n\n");
     assert_eq!(next_chunk(&mut open).await, None);
     assert!(open.is_end_stream());
+}
+
+/// A writer that keeps what the log subscriber writes.
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn per_address_limits_without_client_addresses_are_reported_once() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_max_level(tracing::Level::WARN)
+        .with_ansi(false)
+        .finish();
+    let _default = tracing::subscriber::set_default(subscriber);
+    let service = SseService::new(
+        hub(),
+        StreamConfig::new([Channel::CHAT]).rate_limit(RateLimit::new(3, Duration::from_secs(60))),
+    );
+    // No client address: the server puts none in the extensions.
+    for _ in 0..5 {
+        drop(assert_opened(call(&service, get("/")).await));
+    }
+    let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert_eq!(text.matches(" WARN ").count(), 1, "{text}");
+    assert!(text.contains("requests carry no client address"), "{text}");
+    // With addresses, nothing is reported.
+    let addressed = SseService::new(
+        hub(),
+        StreamConfig::new([Channel::CHAT]).rate_limit(RateLimit::new(3, Duration::from_secs(60))),
+    );
+    drop(assert_opened(
+        call(&addressed, get("/").extension(from_ip("10.0.0.1"))).await,
+    ));
+    let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert_eq!(text.matches(" WARN ").count(), 1, "{text}");
 }
