@@ -80,7 +80,8 @@ impl SseBody {
                 preamble: Some(preamble),
                 subscription,
                 heartbeat,
-                deadline: timeout.map(|t| tokio::time::Instant::now() + t),
+                // A lifetime too long for the clock is no limit.
+                deadline: timeout.and_then(|t| tokio::time::Instant::now().checked_add(t)),
                 retry,
                 // The preamble does not count: the first tick always writes a heartbeat, so a
                 // stream is never silent for more than two intervals.

@@ -140,14 +140,18 @@ impl StreamConfig {
         self
     }
 
-    /// How often idle streams get a `heartbeat` event (default 15 s).
+    /// How often idle streams get a `heartbeat` event (default 15 s; between 10 ms and a year).
     pub fn heartbeat_interval(mut self, interval: Duration) -> Self {
-        self.heartbeat_interval = interval.max(Duration::from_millis(10));
+        // Beyond a year there is no heartbeat to speak of, and the timer's arithmetic stays far
+        // from overflowing.
+        self.heartbeat_interval =
+            interval.clamp(Duration::from_millis(10), Duration::from_secs(365 * 86_400));
         self
     }
 
     /// The longest a stream may stay open; it then ends with a `retry:` so the client comes
     /// back. Checked at heartbeat ticks, so a stream ends at most one heartbeat interval late.
+    /// A lifetime too long for the clock (such as `Duration::MAX`) is no limit.
     pub fn connection_timeout(mut self, timeout: Duration) -> Self {
         self.connection_timeout = Some(timeout);
         self

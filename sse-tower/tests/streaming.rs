@@ -185,3 +185,34 @@ async fn default_channels_leave_out_those_the_client_may_not_read() {
         json!(["alerts", "admin-actions"])
     );
 }
+
+/// Durations too large to add to a clock saturate: a stream with a lifetime and a heartbeat of
+/// `Duration::MAX` opens, streams and never ends on its own.
+#[tokio::test(start_paused = true)]
+async fn extreme_durations_saturate_instead_of_panicking() {
+    let hub = Hub::new();
+    let service = SseService::new(
+        hub.clone(),
+        StreamConfig::new([Channel::CHAT])
+            .connection_timeout(Duration::MAX)
+            .heartbeat_interval(Duration::MAX)
+            .retry(Duration::MAX),
+    );
+    let mut events = Events::from_body(open(&service, "/").await).wait(Duration::from_secs(3600));
+    events.expect_event("connected").await;
+    assert_eq!(events.retry(), Some(Duration::from_millis(u64::MAX)));
+    let report = hub
+        .send(Message::new(Channel::CHAT, EventType::Data, json!(1)))
+        .await
+        .unwrap();
+    events.expect_message(&report, "data", &json!(1)).await;
+    // A day later: no heartbeat, no end.
+    events
+        .expect_no_event_within(Duration::from_secs(86_400))
+        .await;
+    let report = hub
+        .send(Message::new(Channel::CHAT, EventType::Data, json!(2)))
+        .await
+        .unwrap();
+    events.expect_message(&report, "data", &json!(2)).await;
+}
