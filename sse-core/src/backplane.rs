@@ -123,6 +123,8 @@ pub struct BackplaneStats {
     pub entries: usize,
     /// Bytes this process holds for replay (0 when the history lives elsewhere).
     pub bytes: usize,
+    /// Entries left out of replays because they could not be decoded.
+    pub skipped: u64,
 }
 
 /// The log every message passes through: it assigns cursors, keeps history for replay, and,
@@ -152,7 +154,9 @@ pub struct BackplaneStats {
 ///   entry id `<ms>-<seq>` becomes the cursor's `(major, minor)`, and the epoch stored beside the
 ///   stream becomes its epoch, so a wiped or replaced Redis yields a new epoch;
 /// - `subscribe` tails the stream with a blocking `XREAD` from the last id seen and decodes each
-///   entry with [`Envelope::from_transport`];
+///   entry with [`Envelope::from_transport`]; when entries may have been lost on their way (the
+///   tail fell behind the trimming, or the epoch changed) the stream yields
+///   [`BackplaneError::Lost`] and the hub tells every connection to resynchronise;
 /// - `replay` is an exclusive `XRANGE <stream> (<ms>-<seq> + COUNT <max+1>`; it is a gap when
 ///   the epoch differs, when the client's own entry no longer exists (trimming removes the
 ///   oldest entries first, so if it exists, everything after it does too), or when more than
@@ -187,6 +191,10 @@ pub trait Backplane: Send + Sync + fmt::Debug + 'static {
 
     /// The entries to dispatch on this instance, in log order, from now on; `None` for a
     /// process-local backplane whose publishes the hub dispatches itself.
+    ///
+    /// The stream yields every entry, or [`BackplaneError::Lost`] where it could not: the hub
+    /// then gives every connection the history-gap refresh, and a send waiting for an entry
+    /// that will not come back (or one older than an entry dispatched since) returns.
     ///
     /// Called once, by [`Hub::run_dispatcher`](crate::Hub::run_dispatcher).
     fn subscribe(&self) -> Option<EntryStream>;
@@ -298,6 +306,7 @@ impl Backplane for InMemoryBackplane {
         BackplaneStats {
             entries: history.len(),
             bytes: history.bytes(),
+            skipped: 0,
         }
     }
 }

@@ -167,6 +167,11 @@ pub enum BackplaneError {
     /// The backend is unreachable or answered with an error.
     #[error("backplane unavailable: {0}")]
     Unavailable(Cow<'static, str>),
+    /// Entries were lost on their way from the log to this instance (trimmed before its tail
+    /// read them, or the log was replaced): the hub tells every connection to resynchronise
+    /// with a history-gap refresh.
+    #[error("backplane lost entries: {0}")]
+    Lost(Cow<'static, str>),
     /// The backend did not answer in time.
     #[error("backplane timed out after {0:?}")]
     Timeout(std::time::Duration),

@@ -28,7 +28,10 @@ mod support;
 #[derive(Debug)]
 struct SharedLog {
     entries: Mutex<Vec<(Cursor, bytes::Bytes)>>,
-    tx: broadcast::Sender<(Cursor, bytes::Bytes)>,
+    /// Each entry in log order, or `None` where entries were lost on their way.
+    tx: broadcast::Sender<Option<(Cursor, bytes::Bytes)>>,
+    /// Whether publishes are written but never reach the subscribers (a tail that skips them).
+    lose: std::sync::atomic::AtomicBool,
 }
 
 #[derive(Debug, Clone)]
@@ -39,7 +42,13 @@ impl SharedLog {
         Arc::new(Self {
             entries: Mutex::new(Vec::new()),
             tx: broadcast::channel(1024).0,
+            lose: std::sync::atomic::AtomicBool::new(false),
         })
+    }
+
+    /// Tells every subscriber that entries were lost on their way to it.
+    fn announce_loss(&self) {
+        let _ = self.tx.send(None);
     }
 }
 
@@ -50,7 +59,9 @@ impl Backplane for Handle {
         let cursor = Cursor::new(5, entries.len() as u64 + 1, 0);
         let bytes = envelope.to_transport();
         entries.push((cursor, bytes.clone()));
-        let _ = self.0.tx.send((cursor, bytes));
+        if !self.0.lose.load(std::sync::atomic::Ordering::Relaxed) {
+            let _ = self.0.tx.send(Some((cursor, bytes)));
+        }
         Ok(Entry::new(cursor, envelope))
     }
 
@@ -59,9 +70,11 @@ impl Backplane for Handle {
         Some(Box::pin(futures_util::stream::unfold(
             rx,
             |mut rx| async move {
-                let (cursor, bytes) = rx.recv().await.ok()?;
-                let item = Envelope::from_transport(&bytes)
-                    .map(|envelope| Entry::new(cursor, Arc::new(envelope)));
+                let item = match rx.recv().await.ok()? {
+                    Some((cursor, bytes)) => Envelope::from_transport(&bytes)
+                        .map(|envelope| Entry::new(cursor, Arc::new(envelope))),
+                    None => Err(BackplaneError::Lost("the test log lost entries".into())),
+                };
                 Some((item, rx))
             },
         )))
@@ -243,4 +256,86 @@ async fn concurrent_sends_that_reuse_a_message_id_each_get_their_own_report() {
     ];
     by_cursor.sort_by_key(|(c, _)| c.parse::<Cursor>().unwrap().position());
     assert_eq!(got, by_cursor);
+}
+
+/// A send waits for its message to come back from the log; when this instance's dispatcher
+/// skips it, the send still returns (the message is in the log: it did not fail) as soon as
+/// the dispatcher shows it will not come, and a send abandoned by its caller leaves nothing
+/// waiting.
+#[tokio::test]
+async fn a_send_whose_entry_is_skipped_returns_once_the_dispatcher_shows_it() {
+    let log = SharedLog::new();
+    let hub = hub_on(&log);
+    started(&hub).await;
+    let mut sub = Events::from_subscription(connect(&hub, user(1).channels([Channel::CHAT])).await);
+    let lose = |on: bool| log.lose.store(on, std::sync::atomic::Ordering::Relaxed);
+
+    // Lost on the way here, and the backplane says so.
+    let written = || log.entries.lock().unwrap().len();
+    let before = written();
+    lose(true);
+    let sending = tokio::spawn({
+        let hub = hub.clone();
+        async move { hub.send(msg(Channel::CHAT, 1)).await }
+    });
+    while written() == before {
+        tokio::task::yield_now().await;
+    }
+    log.announce_loss();
+    let report = tokio::time::timeout(Duration::from_secs(5), sending)
+        .await
+        .expect("the send returns")
+        .unwrap()
+        .expect("the message was written: the send did not fail");
+    assert_eq!(report.cursor, log.entries.lock().unwrap()[before].0);
+    assert_eq!((report.sent, report.shed, report.closed), (0, 0, 0));
+    sub.expect_history_gap().await;
+
+    // Skipped without a word: the next entry dispatched shows it.
+    let skipped = tokio::spawn({
+        let hub = hub.clone();
+        async move { hub.send(msg(Channel::CHAT, 2)).await }
+    });
+    while written() < before + 2 {
+        tokio::task::yield_now().await;
+    }
+    lose(false);
+    let next = hub.send(msg(Channel::CHAT, 3)).await.unwrap();
+    let report = tokio::time::timeout(Duration::from_secs(5), skipped)
+        .await
+        .expect("the skipped send returns")
+        .unwrap()
+        .unwrap();
+    assert_eq!((report.sent, next.sent), (0, 1));
+    assert_eq!(sub.next().await.unwrap().payload(), json!(3));
+
+    // Abandoned while it waits: nothing is left waiting.
+    lose(true);
+    assert!(hub.send(msg(Channel::CHAT, 4)).now_or_never().is_none());
+    assert_eq!(hub.stats().pending_sends, 0);
+}
+
+#[tokio::test]
+async fn connections_resynchronise_when_entries_are_lost_on_their_way() {
+    let log = SharedLog::new();
+    let hub = hub_on(&log);
+    started(&hub).await;
+    let mut a = Events::from_subscription(connect(&hub, user(1).channels([Channel::CHAT])).await);
+    let mut b = Events::from_subscription(connect(&hub, user(2).channels([Channel::ALERTS])).await);
+    let before = hub.send(msg(Channel::CHAT, 1)).await.unwrap();
+    a.expect_message(&before, "data", &json!(1)).await;
+    log.announce_loss();
+    // The refresh carries no id of its own: each client keeps the last id it had.
+    for (events, last) in [(&mut a, before.cursor.to_string()), (&mut b, String::new())] {
+        let refresh = events.expect_history_gap().await;
+        assert_eq!(refresh.id, last, "{refresh}");
+        assert_eq!(
+            refresh.json()["data"]["lastEventId"],
+            serde_json::Value::Null
+        );
+    }
+    assert_eq!(hub.stats().history_gaps, 2);
+    assert_eq!(hub.stats().backplane_errors, 1);
+    let after = hub.send(msg(Channel::CHAT, 2)).await.unwrap();
+    a.expect_message(&after, "data", &json!(2)).await;
 }

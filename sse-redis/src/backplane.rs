@@ -132,6 +132,8 @@ pub(crate) struct Shared {
     pub(crate) entries: AtomicUsize,
     /// The latest epoch seen.
     pub(crate) epoch: AtomicU64,
+    /// Entries left out of replays because they could not be decoded.
+    pub(crate) skipped: AtomicU64,
 }
 
 impl RedisBackplane {
@@ -196,6 +198,7 @@ impl RedisBackplane {
             closed: watch::Sender::new(false),
             entries: AtomicUsize::new(0),
             epoch: AtomicU64::new(0),
+            skipped: AtomicU64::new(0),
         });
         let connected = async {
             let mut conn =
@@ -270,7 +273,8 @@ impl RedisBackplane {
         tails.clone()
     }
 
-    async fn append(&self, envelope: &Envelope) -> Result<Cursor, BackplaneError> {
+    /// Adds the envelope to the stream: its epoch and entry id.
+    async fn append(&self, envelope: &Envelope) -> Result<(u64, EntryId), BackplaneError> {
         let limit = self.shared.config.publish_timeout;
         let mut tails = self.tails();
         // A tail that did not start from where `connect` found the stream's end starts where it
@@ -294,16 +298,17 @@ impl RedisBackplane {
         let epoch = reply::epoch(&epoch)?.ok_or_else(|| {
             BackplaneError::Unavailable("the publish script returned no epoch".into())
         })?;
-        let id = reply::entry_id(&id)?;
-        // Return once the entry is on its way to this instance's dispatcher. If the entry is
-        // lost before the tail reads it (Redis died without persistence), the publish times
-        // out instead of leaving the hub waiting for it forever.
-        for tail in &mut tails {
+        Ok((epoch, reply::entry_id(&id)?))
+    }
+
+    /// Waits until every tail of this instance has read past `id`: the entry is then on its way
+    /// to the hub's dispatcher.
+    async fn read_by_tails(&self, epoch: u64, id: EntryId) {
+        for mut tail in self.tails() {
             let _ = tail
-                .wait_for(|p| p.is_some_and(|p| p.epoch == epoch && p.last >= id))
+                .wait_for(|p| p.is_some_and(|p| p.epoch != epoch || p.last >= id))
                 .await;
         }
-        Ok(id.cursor(epoch))
     }
 
     async fn read_after(&self, after: &Cursor, max: usize) -> Result<Replay, BackplaneError> {
@@ -336,11 +341,19 @@ impl RedisBackplane {
         if newer.len() > max {
             return gap;
         }
-        newer
+        // One entry nobody can decode does not cost the client the rest: it is left out and
+        // counted (the tail reports it to the hubs when it reads it).
+        let entries = newer
             .into_iter()
-            .map(|entry| entry.decode(epoch))
-            .collect::<Result<_, _>>()
-            .map(Replay::Entries)
+            .filter_map(|entry| match entry.decode(epoch) {
+                Ok(entry) => Some(entry),
+                Err(_) => {
+                    self.shared.skipped.fetch_add(1, Relaxed);
+                    None
+                }
+            })
+            .collect();
+        Ok(Replay::Entries(entries))
     }
 
     async fn within_timeout<T>(
@@ -359,9 +372,16 @@ impl RedisBackplane {
 
 #[async_trait::async_trait]
 impl Backplane for RedisBackplane {
+    /// Adds the entry (failing with a timeout if Redis does not answer in time), then waits,
+    /// within the same limit, for this instance's tails to read it, so that the hub's wait for
+    /// its dispatch is short. Once Redis has the entry the publish has succeeded: a tail that
+    /// is late (a slow dispatcher, a reconnect) does not turn it into an error, which would
+    /// make the caller publish the message twice.
     async fn publish(&self, envelope: Arc<Envelope>) -> Result<Entry, BackplaneError> {
-        let cursor = self.within_timeout(self.append(&envelope)).await?;
-        Ok(Entry::new(cursor, envelope))
+        let (epoch, id) = self.within_timeout(self.append(&envelope)).await?;
+        let limit = self.shared.config.publish_timeout;
+        let _ = tokio::time::timeout(limit, self.read_by_tails(epoch, id)).await;
+        Ok(Entry::new(id.cursor(epoch), envelope))
     }
 
     fn subscribe(&self) -> Option<EntryStream> {
@@ -390,6 +410,7 @@ impl Backplane for RedisBackplane {
         BackplaneStats {
             entries: self.shared.entries.load(Relaxed),
             bytes: 0,
+            skipped: self.shared.skipped.load(Relaxed),
         }
     }
 }

@@ -48,9 +48,10 @@
 //! - Publishes fail within [`publish_timeout`](RedisConfig::publish_timeout) (2 s by default)
 //!   with [`BackplaneError::Unavailable`](sse_core::error::BackplaneError::Unavailable) or
 //!   [`Timeout`](sse_core::error::BackplaneError::Timeout); the message reached nobody, and
-//!   the hub counts the error in [`HubStats::backplane_errors`](sse_core::HubStats). A
-//!   `Timeout` that struck after Redis stored the entry (the publish waits until its own tail
-//!   has read the entry back) may still be delivered.
+//!   the hub counts the error in [`HubStats::backplane_errors`](sse_core::HubStats). Once
+//!   Redis has stored the entry the publish succeeds, even when this instance's tail is late
+//!   to read it back (the publish waits for that only up to the same limit): reporting it as
+//!   failed would make the caller send the message twice.
 //! - The publish connection reconnects by itself; the tail reconnects with a backoff of up to
 //!   [`reconnect_max_delay`](RedisConfig::reconnect_max_delay) and reports each outage once
 //!   to the hub, which counts it too. Open connections stay open.
@@ -58,6 +59,18 @@
 //!   read: nothing published meanwhile is lost. After one that lost it (new epoch), the tail
 //!   reads the new stream from its start, and clients resuming with an older cursor get the
 //!   `history-gap` refresh instead of silently missing messages.
+//!
+//! ## Losses are never silent
+//!
+//! The tail reads the entry it read last in the same pipeline as each `XREAD` (`XRANGE` of
+//! that one id). Trimming only ever removes the oldest entries, so while that entry is there,
+//! nothing after it was trimmed before the tail read. When it is gone (the tail fell more than
+//! `max_len` entries behind, or was away), or the epoch changed, the tail reports
+//! [`BackplaneError::Lost`](sse_core::error::BackplaneError::Lost) and the hub gives every
+//! local connection the `history-gap` refresh. When only the epoch key was lost and the stream
+//! still holds what the tail read, it goes on from there under the new epoch instead of
+//! delivering the whole stream again. A replay leaves out an entry it cannot decode and
+//! counts it in [`BackplaneStats::skipped`](sse_core::BackplaneStats::skipped).
 //!
 //! ## Per instance and cluster-wide numbers
 //!

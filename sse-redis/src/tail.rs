@@ -106,6 +106,7 @@ pub(crate) async fn run(
         progress,
         position: from,
         healthy: true,
+        told_lost: None,
     };
     tokio::select! {
         _ = closed.wait_for(|closed| *closed) => {}
@@ -123,6 +124,8 @@ struct Tail<'a> {
     backoff: Backoff,
     /// False from a failure until Redis answers again, so that one outage is reported once.
     healthy: bool,
+    /// The position a loss was last reported for, so that it is reported once.
+    told_lost: Option<EntryId>,
 }
 
 impl Tail<'_> {
@@ -164,26 +167,81 @@ impl Tail<'_> {
     }
 
     /// Finds where to read from: where the tail stopped if the stream is the one it was
-    /// reading, the start of the stream if it was replaced (another epoch), or the end of the
-    /// stream the first time.
+    /// reading, the start of the stream if it was replaced (another epoch, and the entry read
+    /// last is gone), or the end of the stream the first time.
+    ///
+    /// Whenever entries may have been lost on the way (the entry read last was trimmed while
+    /// the tail was away, or the epoch changed), the hubs are told, so that their connections
+    /// resynchronise.
     async fn start(
         &mut self,
         start: &Script,
         conn: &mut MultiplexedConnection,
     ) -> Result<Progress, BackplaneError> {
         let end = locate(start, conn, &self.shared).await?;
-        let at = match self.position {
-            Some(at) if at.epoch == end.epoch => at,
-            Some(_) => Progress {
-                epoch: end.epoch,
-                last: EntryId::ZERO,
-            },
-            None => end,
+        let (at, lost) = match self.position {
+            Some(at) if at.epoch == end.epoch => {
+                let still_there = self.holds(conn, at.last).await?;
+                (
+                    at,
+                    (!still_there).then_some("entries were trimmed while the tail was away"),
+                )
+            }
+            Some(at) => {
+                // Only the epoch key was lost if the stream still holds what was read last:
+                // go on from there, under the new epoch.
+                let same_stream = at.last != EntryId::ZERO && self.holds(conn, at.last).await?;
+                let last = if same_stream { at.last } else { EntryId::ZERO };
+                let why = if same_stream {
+                    "the stream's epoch changed"
+                } else {
+                    "the stream was replaced"
+                };
+                (
+                    Progress {
+                        epoch: end.epoch,
+                        last,
+                    },
+                    Some(why),
+                )
+            }
+            None => (end, None),
         };
         self.advance(at);
         self.healthy = true;
         self.backoff.reset();
+        if let Some(why) = lost {
+            self.lost(why).await?;
+        }
         Ok(at)
+    }
+
+    /// Whether the stream still holds the entry `id` (`0-0`, before any entry: yes).
+    async fn holds(
+        &self,
+        conn: &mut MultiplexedConnection,
+        id: EntryId,
+    ) -> Result<bool, BackplaneError> {
+        if id == EntryId::ZERO {
+            return Ok(true);
+        }
+        let limit = self.shared.config.publish_timeout;
+        let found: Value = redis::cmd("XRANGE")
+            .arg(self.shared.config.key.as_str())
+            .arg(id.to_string())
+            .arg(id.to_string())
+            .query_async(conn)
+            .await
+            .map_err(|err| redis_error(&err, limit))?;
+        Ok(!reply::range(found)?.is_empty())
+    }
+
+    /// Tells the hubs that entries were lost on their way to this instance.
+    async fn lost(&self, why: &'static str) -> Result<(), BackplaneError> {
+        self.tx
+            .send(Err(BackplaneError::Lost(why.into())))
+            .await
+            .map_err(|_| BackplaneError::Closed)
     }
 
     /// Reads and forwards entries until the epoch changes (`Ok`) or something fails.
@@ -198,8 +256,10 @@ impl Tail<'_> {
         let block_ms = u64::try_from(config.block.as_millis()).unwrap_or(u64::MAX);
         loop {
             // The epoch and length are read right after XREAD returns, on the same connection,
-            // so the entries are labelled with the epoch of the stream they came from.
-            let (entries, epoch, len): (Value, Value, usize) = redis::pipe()
+            // so the entries are labelled with the epoch of the stream they came from. So is
+            // the entry read last: trimming only ever removes, so if it is still there after
+            // XREAD, nothing after it was trimmed before XREAD read.
+            let (entries, epoch, len, last): (Value, Value, usize, Value) = redis::pipe()
                 .cmd("XREAD")
                 .arg("COUNT")
                 .arg(config.read_count)
@@ -212,16 +272,29 @@ impl Tail<'_> {
                 .arg(&shared.epoch_key)
                 .cmd("XLEN")
                 .arg(config.key.as_str())
+                .cmd("XRANGE")
+                .arg(config.key.as_str())
+                .arg(at.last.to_string())
+                .arg(at.last.to_string())
                 .query_async(conn)
                 .await
                 .map_err(|err| redis_error(&err, limit))?;
             if reply::epoch(&epoch)? != Some(at.epoch) {
-                // The stream was replaced while we read: these entries may belong to the new
-                // one, which is read from its start instead.
+                // The stream was replaced, or its epoch key lost, while we read: `start`
+                // decides where to go on.
                 return Ok(());
             }
             shared.entries.store(len, Relaxed);
             let entries = reply::read(entries)?;
+            if at.last != EntryId::ZERO && reply::range(last)?.is_empty() {
+                // The tail fell behind and entries after the one read last may be gone
+                // (trimming removed that one, and maybe more). Told once per position.
+                if self.told_lost != Some(at.last) {
+                    self.told_lost = Some(at.last);
+                    self.lost("the tail fell behind and entries were trimmed before it read them")
+                        .await?;
+                }
+            }
             if entries.is_empty() {
                 continue;
             }

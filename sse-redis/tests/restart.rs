@@ -204,12 +204,15 @@ async fn delivery_resumes_after_a_redis_restart_and_old_cursors_get_a_history_ga
     until_sends_succeed(&b).await;
 
     // Without persistence, the restarted Redis has a new stream and a new epoch; both tails
-    // follow it, and nothing sent after recovery is lost.
+    // follow it, tell their connections to resynchronise (what was sent during the outage
+    // may be lost), and nothing sent after recovery is lost.
     let after1 = a.send(message(Channel::CHAT, "after-1")).await.unwrap();
     let after2 = b.send(message(Channel::CHAT, "after-2")).await.unwrap();
     assert!(!after1.cursor.same_epoch(&before.cursor));
     assert!(after1.cursor < after2.cursor);
     for events in [&mut on_a, &mut on_b] {
+        let refresh = events.expect_history_gap().await;
+        assert_eq!(refresh.id, before.cursor.to_string(), "no id of its own: {refresh}");
         events
             .expect_message(&after1, "data", &json!("after-1"))
             .await;

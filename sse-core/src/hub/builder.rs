@@ -187,6 +187,7 @@ impl HubBuilder {
                 dispatcher_running: AtomicBool::new(false),
                 waiters: Mutex::new(HashMap::new()),
                 next_send: AtomicU64::new(0),
+                last_dispatched: Mutex::new(None),
             }),
         };
         Hub {

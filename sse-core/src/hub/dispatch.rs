@@ -3,7 +3,7 @@
 use std::sync::{Arc, atomic::Ordering::Relaxed};
 
 use super::{Hub, HubInner, Mode};
-use crate::{Entry, connection::Offered};
+use crate::{Entry, Message, connection::Offered, error::BackplaneError, queue::Frame, system};
 
 /// What dispatching one entry did on this instance.
 #[derive(Debug, Default, Clone, Copy)]
@@ -49,18 +49,63 @@ impl Hub {
                         .send_token()
                         .and_then(|token| shared.waiters.lock().remove(token));
                     if let Some(waiter) = waiter {
-                        let _ = waiter.send((entry.cursor(), dispatched));
+                        let _ = waiter.tx.send((entry.cursor(), dispatched));
                     }
+                    *shared.last_dispatched.lock() = Some(entry.cursor());
+                    shared.release_skipped(Some(&entry.cursor()));
                 }
-                Err(_) => {
-                    inner.roster.counters.backplane_errors.fetch_add(1, Relaxed);
+                Err(BackplaneError::Lost(_)) => {
+                    inner.count_backplane_error();
+                    inner.resynchronise_all();
+                    shared.release_skipped(None);
                 }
+                Err(_) => inner.count_backplane_error(),
             }
         }
     }
 }
 
 impl HubInner {
+    pub(crate) fn count_backplane_error(&self) {
+        self.roster.counters.backplane_errors.fetch_add(1, Relaxed);
+    }
+
+    /// Tells every connection to resynchronise: entries were lost on their way to this
+    /// instance. Each gets a history-gap refresh after what it has queued; the refresh has no
+    /// id, so the client keeps its last one.
+    fn resynchronise_all(&self) {
+        let roster = &*self.roster;
+        let now = roster.clock.now_ms();
+        let conns: Vec<_> = roster.registry.read().all().cloned().collect();
+        let mut too_slow = Vec::new();
+        for conn in conns {
+            let id = format!("{}-gap-{}", self.ids.prefix, conn.id.0);
+            let gap = system::HistoryGap {
+                id: &id,
+                resume_from: None,
+                last_event_id: None,
+                channels: &conn.channels,
+            };
+            let refresh = Frame::system(system::history_gap(&gap, now), Message::MAX_PRIORITY);
+            roster.counters.history_gaps.fetch_add(1, Relaxed);
+            if conn.offer(
+                refresh,
+                now,
+                &roster.counters,
+                self.config.reconnect_retry_ms,
+            ) == Offered::ClosedSlow
+            {
+                too_slow.push(conn);
+            }
+        }
+        if !too_slow.is_empty() {
+            let mut registry = roster.registry.write();
+            for conn in &too_slow {
+                registry.remove(conn);
+            }
+        }
+    }
+
     /// Routes one log entry to this instance's connections: every recipient's queue gets the
     /// entry's shared frame.
     pub(crate) fn dispatch(&self, entry: &Entry) -> Dispatched {

@@ -146,8 +146,39 @@ struct Shared {
     stream: Mutex<Option<EntryStream>>,
     dispatcher_running: AtomicBool,
     /// Sends waiting for their message to come back, by send token.
-    waiters: Mutex<HashMap<String, oneshot::Sender<(Cursor, Dispatched)>>>,
+    waiters: Mutex<HashMap<String, Waiter>>,
     next_send: AtomicU64,
+    /// The cursor of the last entry dispatched: a send whose entry is older and was not handed
+    /// back was skipped, and waits no longer.
+    last_dispatched: Mutex<Option<Cursor>>,
+}
+
+/// A send waiting for its message to come back.
+struct Waiter {
+    tx: oneshot::Sender<(Cursor, Dispatched)>,
+    /// Where the log put the message, once the append returned.
+    cursor: Option<Cursor>,
+}
+
+impl Shared {
+    /// Ends the wait of every send whose message is in the log at or before `through` (all of
+    /// them with `None`) and was not handed back: it was skipped or lost on its way here, so
+    /// nothing was delivered on this instance.
+    fn release_skipped(&self, through: Option<&Cursor>) {
+        self.waiters.lock().retain(|_, waiter| {
+            let skipped = waiter.cursor.is_some_and(|cursor| {
+                through.is_none_or(|through| cursor.partial_cmp(through).is_some_and(|o| o.is_lt()))
+            });
+            if skipped {
+                let cursor = waiter.cursor.expect("checked above");
+                // The waiter is replaced so that it can be moved out.
+                let (tx, _) = oneshot::channel();
+                let waiter = std::mem::replace(&mut waiter.tx, tx);
+                let _ = waiter.send((cursor, Dispatched::default()));
+            }
+            !skipped
+        });
+    }
 }
 
 /// Ids this hub gives out: connection ids, and message ids and send tokens under a random
@@ -156,6 +187,16 @@ struct Ids {
     prefix: String,
     next_connection: AtomicU64,
     next_message: AtomicU64,
+}
+
+impl HubInner {
+    /// Sends waiting for their message to come back from a shared backplane.
+    fn pending_sends(&self) -> usize {
+        match &self.mode {
+            Mode::Shared(shared) => shared.waiters.lock().len(),
+            Mode::Local { .. } => 0,
+        }
+    }
 }
 
 impl Ids {

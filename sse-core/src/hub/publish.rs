@@ -5,7 +5,7 @@ use std::sync::{Arc, atomic::Ordering::Relaxed};
 use serde::Serialize;
 use tokio::sync::oneshot;
 
-use super::{Hub, HubInner, Mode, Shared, dispatch::Dispatched};
+use super::{Hub, HubInner, Mode, Shared, Waiter, dispatch::Dispatched};
 use crate::{
     Cursor, Envelope, Message, MessageId,
     error::{BackplaneError, MessageError, SendError},
@@ -137,7 +137,12 @@ impl Shared {
         inner.ids.next(&self.next_send)
     }
 
-    /// Appends the message and waits for this instance's dispatch of it.
+    /// Appends the message and waits for this instance's dispatch of it, or until the
+    /// dispatcher shows that it will not come: it dispatched a newer entry, or the backplane
+    /// reported entries lost on their way. Once the log has the message the send has
+    /// succeeded, so a message that was skipped here is reported as delivered to nobody on
+    /// this instance, not as a failure (a caller that retried a failed send would publish it
+    /// twice).
     async fn publish(
         &self,
         inner: &HubInner,
@@ -153,11 +158,40 @@ impl Shared {
             .expect("shared sends are marked")
             .to_owned();
         let (tx, rx) = oneshot::channel();
-        self.waiters.lock().insert(token.clone(), tx);
-        if let Err(err) = inner.append(envelope).await {
-            self.waiters.lock().remove(&token);
-            return Err(err.into());
+        self.waiters
+            .lock()
+            .insert(token.clone(), Waiter { tx, cursor: None });
+        // Whatever ends this send (done, failed, or its future dropped), nothing stays
+        // waiting for it.
+        let _waiting = Waiting {
+            shared: self,
+            token: &token,
+        };
+        let entry = inner.append(envelope).await?;
+        let cursor = entry.cursor();
+        if let Some(waiter) = self.waiters.lock().get_mut(&token) {
+            waiter.cursor = Some(cursor);
+        }
+        let passed = *self.last_dispatched.lock();
+        if let Some(passed) = passed {
+            if cursor.partial_cmp(&passed).is_some_and(|o| o.is_lt()) {
+                // Dispatched newer entries already: this one is either handed back by now,
+                // or it was skipped.
+                self.release_skipped(Some(&passed));
+            }
         }
         Ok(rx.await.map_err(|_| BackplaneError::Closed)?)
+    }
+}
+
+/// Removes a send's waiter when the send ends, however it ends.
+struct Waiting<'a> {
+    shared: &'a Shared,
+    token: &'a str,
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.shared.waiters.lock().remove(self.token);
     }
 }

@@ -44,6 +44,7 @@ impl Hub {
             replayed: c.replayed.load(Relaxed),
             history_gaps: c.history_gaps.load(Relaxed),
             backplane_errors: c.backplane_errors.load(Relaxed),
+            pending_sends: inner.pending_sends(),
             persistent_messages,
             memory: MemoryStats {
                 queues: c.queue_bytes.load(Relaxed),
@@ -157,6 +158,8 @@ pub struct HubStats {
     pub history_gaps: u64,
     /// Errors reported by the backplane.
     pub backplane_errors: u64,
+    /// Sends waiting for a shared backplane to hand their message back for dispatch.
+    pub pending_sends: usize,
     /// Persistent messages cached for new connections.
     pub persistent_messages: u64,
     /// Bytes held by this process.
