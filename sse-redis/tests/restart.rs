@@ -212,7 +212,11 @@ async fn delivery_resumes_after_a_redis_restart_and_old_cursors_get_a_history_ga
     assert!(after1.cursor < after2.cursor);
     for events in [&mut on_a, &mut on_b] {
         let refresh = events.expect_history_gap().await;
-        assert_eq!(refresh.id, before.cursor.to_string(), "no id of its own: {refresh}");
+        assert_eq!(
+            refresh.id,
+            before.cursor.to_string(),
+            "no id of its own: {refresh}"
+        );
         events
             .expect_message(&after1, "data", &json!("after-1"))
             .await;
