@@ -22,27 +22,46 @@ pub fn listen_addr(default: &str) -> String {
     std::env::var("ADDR").unwrap_or_else(|_| default.to_owned())
 }
 
-/// Serves an axum example app on `ADDR` (or `default_addr`) until Ctrl-C, then ends every stream
-/// of `hub` so the graceful shutdown completes.
+/// Serves an axum example app on `ADDR` (or `default_addr`) with `sse_axum::serve` until
+/// Ctrl-C or SIGTERM, then ends every stream of `hub` and returns once the connections closed
+/// (within 5 seconds).
 ///
 /// # Errors
 ///
-/// When the address cannot be bound or the server fails.
+/// When the address cannot be bound.
 pub async fn serve_axum(
     name: &str,
     app: axum::Router,
     hub: sse_core::Hub,
     default_addr: &str,
 ) -> std::io::Result<()> {
-    let listener = tokio::net::TcpListener::bind(listen_addr(default_addr)).await?;
+    let listener = sse_tower::server::bind(listen_addr(default_addr)).await?;
     println!("{name} listening on http://{}", listener.local_addr()?);
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
+    sse_axum::serve(listener, app)
+        .with_graceful_shutdown(hub, shutdown_signal())
+        .await
+}
+
+/// Completes at Ctrl-C (SIGINT) or, on Unix, SIGTERM: what a terminal and a process manager
+/// (systemd, Kubernetes, Docker) send to stop a server.
+pub async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = terminate.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
         let _ = tokio::signal::ctrl_c().await;
-        hub.shutdown();
-    })
-    .await
+    }
 }

@@ -57,10 +57,14 @@ mod error;
 mod extract;
 pub mod prelude;
 mod router;
+#[cfg(feature = "server")]
+mod serve;
 
 pub use error::SseRejection;
 pub use extract::{LastEventId, SseHub};
 pub use router::{AxumSse, SseRouterExt, stream};
+#[cfg(feature = "server")]
+pub use serve::{WithConnectInfo, serve};
 pub use sse_core::{
     self, Channel, EventType, Hub, Identity, Message, Permission, Role, SendReport, Target, UserId,
 };

@@ -1,4 +1,4 @@
-//! The conformance suite against axum.
+//! The conformance suite against axum, served by `axum::serve` and by `sse_axum::serve`.
 
 use std::net::SocketAddr;
 
@@ -22,16 +22,21 @@ async fn auth(mut request: Request, next: Next) -> Response {
     next.run(request).await
 }
 
+fn app(hub: Hub, config: StreamConfig) -> Router {
+    Router::new()
+        .route("/health", get(|| async { "ok" }))
+        .sse_stream(STREAM_PATH, hub, config)
+        .layer(middleware::from_fn(auth))
+}
+
+/// Served by `axum::serve` with connection info.
 struct AxumHarness;
 
 impl Harness for AxumHarness {
     const NAME: &'static str = "axum";
 
     async fn start(hub: Hub, config: StreamConfig) -> Server {
-        let app = Router::new()
-            .route("/health", get(|| async { "ok" }))
-            .sse_stream(STREAM_PATH, hub, config)
-            .layer(middleware::from_fn(auth));
+        let app = app(hub, config);
         Server::serve(|listener, shutdown| async move {
             axum::serve(
                 listener,
@@ -46,3 +51,27 @@ impl Harness for AxumHarness {
 }
 
 sse_conformance::conformance_tests!(AxumHarness);
+
+/// Served by `sse_axum::serve`, the tuned server.
+mod tuned {
+    use super::*;
+
+    struct TunedHarness;
+
+    impl Harness for TunedHarness {
+        const NAME: &'static str = "axum (sse_axum::serve)";
+
+        async fn start(hub: Hub, config: StreamConfig) -> Server {
+            let app = app(hub, config);
+            Server::serve(|listener, shutdown| async move {
+                sse_axum::serve(listener, app)
+                    .with_graceful_shutdown(None, shutdown)
+                    .await
+                    .unwrap();
+            })
+            .await
+        }
+    }
+
+    sse_conformance::conformance_tests!(TunedHarness);
+}

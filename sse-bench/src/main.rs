@@ -1,6 +1,6 @@
 //! The `sse-bench` command: see the library docs, or run it with `--help`.
 
-use std::{alloc::System, process::ExitCode, time::Duration};
+use std::{process::ExitCode, time::Duration};
 
 use cap::Cap;
 use sse_bench::{
@@ -8,9 +8,20 @@ use sse_bench::{
     write_benchmarks, write_chart,
 };
 
-/// Counts the heap in use, so that a server process can report its heap per connection.
+/// Counts the heap in use, so that a server process can report its heap per connection; the
+/// allocator underneath is jemalloc (the default feature), mimalloc, or the system's.
+#[cfg(feature = "jemalloc")]
 #[global_allocator]
-static ALLOCATOR: Cap<System> = Cap::new(System, usize::MAX);
+static ALLOCATOR: Cap<tikv_jemallocator::Jemalloc> =
+    Cap::new(tikv_jemallocator::Jemalloc, usize::MAX);
+
+#[cfg(all(feature = "mimalloc", not(feature = "jemalloc")))]
+#[global_allocator]
+static ALLOCATOR: Cap<mimalloc::MiMalloc> = Cap::new(mimalloc::MiMalloc, usize::MAX);
+
+#[cfg(not(any(feature = "jemalloc", feature = "mimalloc")))]
+#[global_allocator]
+static ALLOCATOR: Cap<std::alloc::System> = Cap::new(std::alloc::System, usize::MAX);
 
 fn heap_bytes() -> usize {
     ALLOCATOR.allocated()

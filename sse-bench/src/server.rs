@@ -1,7 +1,7 @@
 //! The two servers under test: ours (`sse_axum` over a `Hub`) and the reference (axum's own
 //! `Sse` over a `tokio::sync::broadcast` channel), with the same two routes.
 
-use std::{convert::Infallible, io, net::SocketAddr, sync::Arc};
+use std::{convert::Infallible, future::IntoFuture, io, net::SocketAddr, sync::Arc};
 
 use axum::{
     Json, Router,
@@ -136,8 +136,9 @@ enum AppState {
 }
 
 impl InProcessServer {
-    /// Binds `127.0.0.1` on a free port with a listen backlog of 1024 and serves `kind` with
-    /// `axum::serve(listener, router.into_make_service())`.
+    /// Binds `127.0.0.1` on a free port with a listen backlog of 1024 and serves `kind`: ours
+    /// with `sse_axum::serve(listener, router)` (the tuned server of `sse_tower::server`), the
+    /// reference with `axum::serve(listener, router.into_make_service())`.
     ///
     /// # Errors
     ///
@@ -178,8 +179,13 @@ impl InProcessServer {
                 (reference(sender.clone()), AppState::Reference(sender))
             }
         };
-        let task =
-            tokio::spawn(async move { axum::serve(listener, router.into_make_service()).await });
+        let task = match kind {
+            // Ours runs on the tuned server; the reference on what an axum user writes.
+            ServerKind::Ours => tokio::spawn(sse_axum::serve(listener, router).into_future()),
+            ServerKind::Reference => {
+                tokio::spawn(async move { axum::serve(listener, router.into_make_service()).await })
+            }
+        };
         Ok(Self {
             kind,
             addr,

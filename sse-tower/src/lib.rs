@@ -91,6 +91,8 @@ mod policy;
 pub mod prelude;
 mod request;
 mod route;
+#[cfg(feature = "server")]
+pub mod server;
 mod service;
 mod write_timeout;
 

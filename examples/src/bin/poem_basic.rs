@@ -7,7 +7,7 @@ use sse_poem::{Hangup, Hub};
 async fn main() -> std::io::Result<()> {
     let hub = Hub::new();
     let addr = examples::listen_addr("127.0.0.1:3003");
-    let listener = tokio::net::TcpListener::bind(&addr).await?;
+    let listener = sse_tower::server::bind(&addr).await?;
     println!("poem_basic listening on http://{}", listener.local_addr()?);
     let app = examples::poem_basic::app(hub.clone());
     // `Hangup` ends a stream as soon as its client leaves, rather than at its next heartbeat.
@@ -15,7 +15,7 @@ async fn main() -> std::io::Result<()> {
         .run_with_graceful_shutdown(
             app,
             async move {
-                let _ = tokio::signal::ctrl_c().await;
+                examples::shutdown_signal().await;
                 // Open streams end here, so the graceful shutdown does not wait on them forever.
                 hub.shutdown();
             },

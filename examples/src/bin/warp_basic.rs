@@ -6,13 +6,13 @@ use sse_warp::Hub;
 async fn main() -> std::io::Result<()> {
     let hub = Hub::new();
     let addr = examples::listen_addr("127.0.0.1:3002");
-    let listener = tokio::net::TcpListener::bind(&addr).await?;
+    let listener = sse_tower::server::bind(&addr).await?;
     println!("warp_basic listening on http://{}", listener.local_addr()?);
     let app = examples::warp_basic::app(hub.clone());
     warp::serve(app)
         .incoming(listener)
         .graceful(async move {
-            let _ = tokio::signal::ctrl_c().await;
+            examples::shutdown_signal().await;
             // Open streams end here, so the graceful shutdown does not wait on them forever.
             hub.shutdown();
         })

@@ -3,7 +3,7 @@
 //! `cargo run --release -p examples --bin demo` serves it on <http://127.0.0.1:3000>. See the
 //! repository README for its HTTP API with curl examples.
 
-use std::{net::SocketAddr, time::Duration};
+use std::time::Duration;
 
 use axum::{
     Router, middleware,
@@ -163,8 +163,8 @@ pub async fn dashboard(hub: Hub, period: Duration) {
     }
 }
 
-/// Serves the demo on `listener` until `shutdown` resolves, then ends every stream and waits
-/// for the server to finish.
+/// Serves the demo on `listener` with `sse_axum::serve` until `shutdown` resolves, then ends
+/// every stream and returns once the connections closed (within 5 seconds).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     mut state: AppState,
@@ -173,13 +173,7 @@ pub async fn serve(
     state.hosts = Hosts::for_listener(listener.local_addr()?);
     let hub = state.hub.clone();
     tokio::spawn(dashboard(hub.clone(), Duration::from_secs(2)));
-    axum::serve(
-        listener,
-        app(state).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
-        shutdown.await;
-        hub.shutdown();
-    })
-    .await
+    sse_axum::serve(listener, app(state))
+        .with_graceful_shutdown(hub, shutdown)
+        .await
 }

@@ -4,20 +4,19 @@
 // Each test binary uses some of these.
 #![allow(dead_code, unreachable_pub)]
 
-use std::net::SocketAddr;
-
 use serde_json::{Value, json};
 use sse_core::{Hub, testing::Events};
 
 use examples::demo::{self, users::Users};
 use sse_conformance::Server;
 
-/// Serves an axum app, with the client's address as connection info.
+/// Serves an axum app with `sse_axum::serve`, as the example binaries do.
 pub async fn serve_axum(app: axum::Router) -> Server {
-    let app = app.into_make_service_with_connect_info::<SocketAddr>();
     Server::serve(|listener, shutdown| async move {
-        let server = axum::serve(listener, app).with_graceful_shutdown(shutdown);
-        server.await.unwrap();
+        sse_axum::serve(listener, app)
+            .with_graceful_shutdown(None, shutdown)
+            .await
+            .unwrap();
     })
     .await
 }
