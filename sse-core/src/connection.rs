@@ -19,9 +19,9 @@ use parking_lot::{Mutex, MutexGuard};
 use serde::Serialize;
 
 use crate::{
-    Channel, Cursor, Identity, Permission, Role, UserId,
+    Channel, Clock, Cursor, Identity, Permission, Role, UserId,
     envelope::Recipient,
-    hub::Counters,
+    hub::{Counters, Tally},
     queue::{Frame, Queue},
 };
 
@@ -373,16 +373,17 @@ impl Connection {
         }
     }
 
-    /// Queues a live frame; closes the connection when it is too slow.
+    /// Queues a live frame; closes the connection when it is too slow. What it did is added
+    /// to `tally`, which the caller applies to the hub's counters once for all the recipients
+    /// of a message: counters shared by every connection are not touched per recipient.
     pub(crate) fn offer(
         &self,
         frame: Arc<Frame>,
         now_ms: u64,
-        counters: &Counters,
+        tally: &mut Tally,
         slow_close_retry_ms: u32,
     ) -> Offered {
-        let mut locked = self.lock(counters);
-        let state = &mut *locked.state;
+        let mut state = self.state.lock();
         if state.closing != Closing::Open {
             return Offered::AlreadyClosed;
         }
@@ -394,6 +395,7 @@ impl Connection {
                 return Offered::AlreadyGiven;
             }
         }
+        let bytes_before = state.queue.bytes();
         let cursor = frame.cursor;
         let pushed = state.queue.push(frame, now_ms);
         if pushed.queued {
@@ -401,28 +403,33 @@ impl Connection {
                 state.last = Some(cursor);
             }
         }
-        Counters::add(&counters.shed, pushed.shed);
-        Counters::add(&counters.expired, pushed.expired);
-        Counters::add(&counters.coalesced, pushed.coalesced);
+        tally.shed += u64::from(pushed.shed);
+        tally.expired += u64::from(pushed.expired);
+        tally.coalesced += u64::from(pushed.coalesced);
         let mut dropped = u64::from(pushed.shed + pushed.expired + pushed.coalesced);
         let outcome = if pushed.too_slow {
             // The queued frames and the new one are never written.
             let cleared = state.queue.clear() as u64 + 1;
             dropped += cleared;
-            counters.cleared.fetch_add(cleared, Relaxed);
-            counters.closed_slow.fetch_add(1, Relaxed);
+            tally.cleared += cleared;
+            tally.closed_slow += 1;
             state.closing = Closing::Ending(slow_close_retry_ms);
             Offered::ClosedSlow
         } else if pushed.queued {
-            counters.queued.fetch_add(1, Relaxed);
+            tally.queued += 1;
             Offered::Queued
         } else {
             Offered::Shed
         };
+        tally.queue_bytes_changed(bytes_before, state.queue.bytes());
         if dropped > 0 {
             self.dropped.fetch_add(dropped, Relaxed);
         }
-        Self::release_and_wake(locked);
+        let waker = state.waker.take();
+        drop(state);
+        if let Some(waker) = waker {
+            waker.wake();
+        }
         if outcome == Offered::ClosedSlow {
             self.end();
         }
@@ -520,28 +527,32 @@ impl Connection {
     }
 
     /// Polls for the next chunk to write: queued frames (up to `max_batch_bytes`), then, once
-    /// the hub closed the connection, the final `retry:`; `Ready(None)` after that.
+    /// the hub closed the connection, the final `retry:`; `Ready(None)` after that. The clock
+    /// is read only when there are frames to take.
     pub(crate) fn poll_next(
         &self,
         cx: &mut Context<'_>,
-        now_ms: u64,
+        clock: &Clock,
         max_batch_bytes: usize,
         counters: &Counters,
     ) -> Poll<Option<Bytes>> {
         let mut locked = self.lock(counters);
         let state = &mut *locked.state;
-        let popped = state.queue.pop_batch(now_ms, max_batch_bytes);
-        if popped.expired > 0 {
-            Counters::add(&counters.expired, popped.expired);
-            self.dropped.fetch_add(u64::from(popped.expired), Relaxed);
-        }
-        if let Some(batch) = popped.batch {
-            drop(locked);
-            let frames = u64::from(popped.frames);
-            self.delivered.fetch_add(frames, Relaxed);
-            counters.delivered.fetch_add(frames, Relaxed);
-            self.last_activity.store(now_ms, Relaxed);
-            return Poll::Ready(Some(batch));
+        if !state.queue.is_empty() {
+            let now_ms = clock.now_ms();
+            let popped = state.queue.pop_batch(now_ms, max_batch_bytes);
+            if popped.expired > 0 {
+                Counters::add(&counters.expired, popped.expired);
+                self.dropped.fetch_add(u64::from(popped.expired), Relaxed);
+            }
+            if let Some(batch) = popped.batch {
+                drop(locked);
+                let frames = u64::from(popped.frames);
+                self.delivered.fetch_add(frames, Relaxed);
+                counters.delivered.fetch_add(frames, Relaxed);
+                self.last_activity.store(now_ms, Relaxed);
+                return Poll::Ready(Some(batch));
+            }
         }
         match state.closing {
             Closing::Open => {}

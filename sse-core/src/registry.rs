@@ -216,6 +216,15 @@ impl Registry {
         let Some(subscribers) = self.by_channel.get(&routing.channel) else {
             return;
         };
+        // Every subscriber of the channel is a recipient: a broadcast checks no one.
+        let everyone = routing.target == Target::All
+            && !routing.require_auth
+            && routing.exclude_users.is_empty();
+        if everyone {
+            subscribers.iter().for_each(f);
+            return;
+        }
+        // The channel's subscribers need only the identity check.
         let walk_channel = |f: &mut dyn FnMut(&Arc<Connection>)| {
             for conn in subscribers.iter() {
                 if envelope.admits_identity(&conn.recipient()) {
@@ -223,13 +232,14 @@ impl Registry {
                 }
             }
         };
-        let mut admit = |conn: &Arc<Connection>| {
+        // Connections found through another index need the channel check too.
+        let admit = |conn: &Arc<Connection>, f: &mut dyn FnMut(&Arc<Connection>)| {
             if conn.subscribes(&routing.channel) && envelope.admits_identity(&conn.recipient()) {
                 f(conn);
             }
         };
         match routing.target {
-            Target::All | Target::Authenticated => walk_channel(&mut admit),
+            Target::All | Target::Authenticated => walk_channel(&mut f),
             Target::UserSpecific => {
                 // Target users are deduplicated when the envelope is encoded.
                 for user in &routing.target_users {
@@ -237,23 +247,33 @@ impl Registry {
                         .get(user)
                         .into_iter()
                         .flat_map(ConnSet::iter)
-                        .for_each(&mut admit);
+                        .for_each(|conn| admit(conn, &mut f));
                 }
             }
             Target::RoleBased => {
                 let grants = &routing.target_roles;
                 if indexed_size(&self.by_role, grants) > subscribers.len() {
-                    walk_channel(&mut admit);
+                    walk_channel(&mut f);
                 } else {
-                    for_each_granted(&self.by_role, grants, |conn| &conn.roles, admit);
+                    for_each_granted(
+                        &self.by_role,
+                        grants,
+                        |conn| &conn.roles,
+                        |conn| admit(conn, &mut f),
+                    );
                 }
             }
             Target::PermissionBased => {
                 let grants = &routing.target_permissions;
                 if indexed_size(&self.by_permission, grants) > subscribers.len() {
-                    walk_channel(&mut admit);
+                    walk_channel(&mut f);
                 } else {
-                    for_each_granted(&self.by_permission, grants, |conn| &conn.permissions, admit);
+                    for_each_granted(
+                        &self.by_permission,
+                        grants,
+                        |conn| &conn.permissions,
+                        |conn| admit(conn, &mut f),
+                    );
                 }
             }
         }

@@ -108,12 +108,9 @@ impl Subscription {
             return Poll::Ready(None);
         }
         let roster = &*self.roster;
-        let next = self.conn.poll_next(
-            cx,
-            roster.clock.now_ms(),
-            roster.max_batch_bytes,
-            &roster.counters,
-        );
+        let next = self
+            .conn
+            .poll_next(cx, &roster.clock, roster.max_batch_bytes, &roster.counters);
         if let Poll::Ready(None) = next {
             self.done = true;
         }

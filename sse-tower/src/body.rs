@@ -6,7 +6,7 @@ use std::{
     future::Future,
     pin::Pin,
     sync::Arc,
-    task::{Context, Poll},
+    task::{Context, Poll, Waker},
     time::Duration,
 };
 
@@ -45,6 +45,10 @@ pin_project! {
     struct StreamState {
         #[pin]
         tick: OwnedNotified,
+        // The heartbeat's tick count read before `tick` was last polled, and the waker it was
+        // polled with: while both still hold, polling it again is useless.
+        tick_seen: u64,
+        tick_waker: Option<Waker>,
         preamble: Option<Bytes>,
         subscription: Subscription,
         heartbeat: Arc<Heartbeat>,
@@ -77,6 +81,8 @@ impl SseBody {
         Self {
             kind: Kind::Stream(Box::pin(StreamState {
                 tick,
+                tick_seen: 0,
+                tick_waker: None,
                 preamble: Some(preamble),
                 subscription,
                 heartbeat,
@@ -165,12 +171,27 @@ fn poll_stream(state: Pin<&mut StreamState>, cx: &mut Context<'_>) -> Poll<Optio
         Poll::Pending => {}
     }
     loop {
+        // Each poll of `tick` takes the heartbeat's lock, which every stream shares; after a
+        // write, hyper polls the body again, and the tick need not be polled then.
+        let ticks = state.heartbeat.ticks();
+        let registered = state
+            .tick_waker
+            .as_ref()
+            .is_some_and(|waker| waker.will_wake(cx.waker()));
+        if registered && ticks == *state.tick_seen {
+            return Poll::Pending;
+        }
         if state.tick.as_mut().poll(cx).is_pending() {
+            *state.tick_seen = ticks;
+            if !registered {
+                *state.tick_waker = Some(cx.waker().clone());
+            }
             return Poll::Pending;
         }
         state
             .tick
             .set(Arc::clone(&state.heartbeat.notify).notified_owned());
+        *state.tick_waker = None;
         if state
             .deadline
             .is_some_and(|deadline| tokio::time::Instant::now() >= deadline)

@@ -2,7 +2,10 @@
 
 use std::{
     fmt,
-    sync::{Arc, Weak, atomic::AtomicBool, atomic::Ordering::Relaxed},
+    sync::{
+        Arc, Weak,
+        atomic::{AtomicBool, AtomicU64, Ordering},
+    },
     time::Duration,
 };
 
@@ -17,6 +20,9 @@ use tokio::sync::Notify;
 pub(crate) struct Heartbeat {
     pub(crate) interval: Duration,
     pub(crate) notify: Arc<Notify>,
+    /// Ticks so far, counted before each wake-up: a stream that saw no new tick since it last
+    /// registered for one need not register again (which takes the `Notify`'s lock).
+    ticks: AtomicU64,
     frame: Mutex<Bytes>,
     started: AtomicBool,
     clock: Clock,
@@ -27,10 +33,16 @@ impl Heartbeat {
         Self {
             interval,
             notify: Arc::new(Notify::new()),
+            ticks: AtomicU64::new(0),
             frame: Mutex::new(system::heartbeat(clock.now_ms())),
             started: AtomicBool::new(false),
             clock,
         }
+    }
+
+    /// Ticks so far.
+    pub(crate) fn ticks(&self) -> u64 {
+        self.ticks.load(Ordering::Acquire)
     }
 
     /// The frame of the last tick.
@@ -41,7 +53,7 @@ impl Heartbeat {
     /// Starts the ticker on the current tokio runtime, once. It stops when the endpoint and
     /// all its streams are gone.
     pub(crate) fn ensure_started(self: &Arc<Self>) {
-        if self.started.swap(true, Relaxed) {
+        if self.started.swap(true, Ordering::Relaxed) {
             return;
         }
         let weak: Weak<Self> = Arc::downgrade(self);
@@ -56,6 +68,7 @@ impl Heartbeat {
                     break;
                 };
                 *heartbeat.frame.lock() = system::heartbeat(heartbeat.clock.now_ms());
+                heartbeat.ticks.fetch_add(1, Ordering::Release);
                 heartbeat.notify.notify_waiters();
             }
         });
@@ -66,7 +79,7 @@ impl fmt::Debug for Heartbeat {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Heartbeat")
             .field("interval", &self.interval)
-            .field("started", &self.started.load(Relaxed))
+            .field("started", &self.started.load(Ordering::Relaxed))
             .finish()
     }
 }

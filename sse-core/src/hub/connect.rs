@@ -170,7 +170,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::{Channel, EventType, Identity, Message, UserId, testing::drain};
+    use crate::{Channel, EventType, Identity, Message, UserId, hub::Tally, testing::drain};
 
     fn message(n: u64) -> Message {
         Message::new(Channel::CHAT, EventType::Data, json!(n))
@@ -231,14 +231,16 @@ mod tests {
         let counters = &hub.inner.roster.counters;
         // Live frames offered while the connection opens: the ephemeral third (not in the
         // replay) and the fourth (also in the replay).
-        conn.offer(third.queued(), 0, counters, 0);
-        conn.offer(fourth.queued(), 0, counters, 0);
+        let mut tally = Tally::default();
+        conn.offer(third.queued(), 0, &mut tally, 0);
+        conn.offer(fourth.queued(), 0, &mut tally, 0);
         let replay = vec![second.queued(), fourth.queued()];
         let opened = conn.open(replay, None, |_| unreachable!("no gap"), counters);
         // The fourth was queued live already: only the second is new.
         assert_eq!((opened.replayed, opened.gap), (1, false));
         // The fourth's dispatch reaching it late changes nothing.
-        conn.offer(fourth.queued(), 0, counters, 0);
+        conn.offer(fourth.queued(), 0, &mut tally, 0);
+        tally.apply(counters);
         let mut subscription = Subscription {
             conn,
             roster: Arc::clone(&hub.inner.roster),

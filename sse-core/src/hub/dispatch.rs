@@ -2,7 +2,7 @@
 
 use std::sync::{Arc, atomic::Ordering::Relaxed};
 
-use super::{Hub, HubInner, Mode};
+use super::{Hub, HubInner, Mode, Tally};
 use crate::{Entry, Message, connection::Offered, error::BackplaneError, queue::Frame, system};
 
 /// What dispatching one entry did on this instance.
@@ -78,6 +78,7 @@ impl HubInner {
         let now = roster.clock.now_ms();
         let conns: Vec<_> = roster.registry.read().all().cloned().collect();
         let mut too_slow = Vec::new();
+        let mut tally = Tally::default();
         for conn in conns {
             let id = format!("{}-gap-{}", self.ids.prefix, conn.id.0);
             let gap = system::HistoryGap {
@@ -88,16 +89,13 @@ impl HubInner {
             };
             let refresh = Frame::system(system::history_gap(&gap, now), Message::MAX_PRIORITY);
             roster.counters.history_gaps.fetch_add(1, Relaxed);
-            if conn.offer(
-                refresh,
-                now,
-                &roster.counters,
-                self.config.reconnect_retry_ms,
-            ) == Offered::ClosedSlow
+            if conn.offer(refresh, now, &mut tally, self.config.reconnect_retry_ms)
+                == Offered::ClosedSlow
             {
                 too_slow.push(conn);
             }
         }
+        tally.apply(&roster.counters);
         if !too_slow.is_empty() {
             let mut registry = roster.registry.write();
             for conn in &too_slow {
@@ -122,11 +120,12 @@ impl HubInner {
         }
         let frame = entry.queued();
         let mut too_slow = Vec::new();
+        let mut tally = Tally::default();
         roster.registry.read().for_each_recipient(envelope, |conn| {
             match conn.offer(
                 Arc::clone(&frame),
                 now,
-                &roster.counters,
+                &mut tally,
                 self.config.reconnect_retry_ms,
             ) {
                 // Given by replay or persistent delivery already: it reaches the connection.
@@ -139,6 +138,7 @@ impl HubInner {
                 Offered::AlreadyClosed => {}
             }
         });
+        tally.apply(&roster.counters);
         if !too_slow.is_empty() {
             let mut registry = roster.registry.write();
             for conn in &too_slow {

@@ -26,7 +26,7 @@ use tokio::sync::oneshot;
 
 pub use builder::HubBuilder;
 pub use publish::SendReport;
-pub(crate) use stats::Counters;
+pub(crate) use stats::{Counters, Tally};
 pub use stats::{HubStats, MemoryStats};
 
 use crate::{

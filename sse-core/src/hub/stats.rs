@@ -226,6 +226,49 @@ impl Counters {
     }
 }
 
+/// What offering one message to its recipients did, summed there and applied to the
+/// [`Counters`] once: counters every connection shares are touched once per message, not once
+/// per recipient (a cache line that every core writes is slow to write).
+#[derive(Debug, Default)]
+pub(crate) struct Tally {
+    pub(crate) queued: u64,
+    pub(crate) shed: u64,
+    pub(crate) expired: u64,
+    pub(crate) coalesced: u64,
+    pub(crate) cleared: u64,
+    pub(crate) closed_slow: u64,
+    queue_bytes_added: usize,
+    queue_bytes_removed: usize,
+}
+
+impl Tally {
+    /// Records a change of queued bytes.
+    pub(crate) fn queue_bytes_changed(&mut self, before: usize, after: usize) {
+        if after > before {
+            self.queue_bytes_added += after - before;
+        } else {
+            self.queue_bytes_removed += before - after;
+        }
+    }
+
+    /// Adds what was tallied to the hub's counters.
+    pub(crate) fn apply(self, counters: &Counters) {
+        for (counter, n) in [
+            (&counters.queued, self.queued),
+            (&counters.shed, self.shed),
+            (&counters.expired, self.expired),
+            (&counters.coalesced, self.coalesced),
+            (&counters.cleared, self.cleared),
+            (&counters.closed_slow, self.closed_slow),
+        ] {
+            if n > 0 {
+                counter.fetch_add(n, Relaxed);
+            }
+        }
+        counters.queue_bytes_changed(self.queue_bytes_removed, self.queue_bytes_added);
+    }
+}
+
 /// Counts events in the last 60 seconds, in one-second buckets.
 #[derive(Debug)]
 pub(crate) struct MinuteWindow {

@@ -2,10 +2,12 @@
 
 use std::{
     convert::Infallible,
+    future::Future,
     io,
     net::SocketAddr,
     pin::Pin,
-    task::{Context, Poll},
+    sync::atomic::{AtomicBool, Ordering::SeqCst},
+    task::{Context, Poll, Waker},
 };
 
 use bytes::{Buf, Bytes, BytesMut};
@@ -19,20 +21,20 @@ use pin_project_lite::pin_project;
 use tokio::{
     io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf},
     net::TcpStream,
-    sync::watch,
+    sync::Notify,
 };
 use tower_service::Service;
 
 use super::Options;
 use crate::{ClientAddr, WriteTimeout, error::Rejection};
 
-/// Serves one connection until it ends, or until `stopping` turns true and its requests end.
+/// Serves one connection until it ends, or until the server stops and its requests end.
 pub(super) async fn serve<S, B>(
     mut stream: TcpStream,
     peer: SocketAddr,
     service: S,
     options: &Options,
-    mut stopping: watch::Receiver<bool>,
+    stopping: &Stopping,
 ) where
     S: Service<Request<Incoming>, Response = Response<B>, Error = Infallible>
         + Clone
@@ -83,11 +85,10 @@ pub(super) async fn serve<S, B>(
                     .serve_connection(io, service)
                     .into_owned(),
             );
-            tokio::select! {
-                _ = connection.as_mut() => return,
-                _ = stopping.wait_for(|stop| *stop) => connection.as_mut().graceful_shutdown(),
+            if stopping.until(connection.as_mut()).await {
+                connection.as_mut().graceful_shutdown();
+                let _ = connection.await;
             }
-            let _ = connection.await;
         }
         return;
     }
@@ -97,11 +98,55 @@ pub(super) async fn serve<S, B>(
         .max_header_size(options.max_header_size)
         .serve_connection(io, service);
     tokio::pin!(connection);
-    tokio::select! {
-        _ = connection.as_mut() => return,
-        _ = stopping.wait_for(|stop| *stop) => connection.as_mut().graceful_shutdown(),
+    if stopping.until(connection.as_mut()).await {
+        connection.as_mut().graceful_shutdown();
+        let _ = connection.await;
     }
-    let _ = connection.await;
+}
+
+/// Tells every connection of a server that it stops.
+#[derive(Debug, Default)]
+pub(super) struct Stopping {
+    stopped: AtomicBool,
+    notify: Notify,
+}
+
+impl Stopping {
+    /// Stops every connection: they finish their requests and close.
+    pub(super) fn stop(&self) {
+        self.stopped.store(true, SeqCst);
+        self.notify.notify_waiters();
+    }
+
+    /// Runs `connection` until it ends (false) or the server stops (true).
+    ///
+    /// A connection's task is woken for every write of its stream; the stop signal is polled
+    /// (which takes the `Notify`'s lock, shared by every connection) only until it has this
+    /// task's waker, and a flag is read after that.
+    async fn until<F: Future>(&self, mut connection: Pin<&mut F>) -> bool {
+        let signal = self.notify.notified();
+        tokio::pin!(signal);
+        let mut registered: Option<Waker> = None;
+        std::future::poll_fn(|cx| {
+            if connection.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(false);
+            }
+            if self.stopped.load(SeqCst) {
+                return Poll::Ready(true);
+            }
+            if !registered
+                .as_ref()
+                .is_some_and(|waker| waker.will_wake(cx.waker()))
+            {
+                if signal.as_mut().poll(cx).is_ready() {
+                    return Poll::Ready(true);
+                }
+                registered = Some(cx.waker().clone());
+            }
+            Poll::Pending
+        })
+        .await
+    }
 }
 
 /// HTTP/1.1 and HTTP/2 (by its preface) with the server's limits.
@@ -305,12 +350,12 @@ mod tests {
         let service = tower::service_fn(|_: Request<Incoming>| async {
             Ok::<_, Infallible>(Response::new(Empty::<Bytes>::new()))
         });
-        let (_stop, stopping) = watch::channel(false);
+        let stopping = Stopping::default();
         let options = Options {
             write_timeout: Duration::from_secs(1),
             ..Options::default()
         };
-        let task = serve(stream, peer, service, &options, stopping);
+        let task = serve(stream, peer, service, &options, &stopping);
         let size = std::mem::size_of_val(&task);
         assert!(size < 2048, "{size} bytes");
     }

@@ -66,7 +66,6 @@ use hyper::body::Incoming;
 use sse_core::Hub;
 use tokio::{
     net::{TcpListener, ToSocketAddrs},
-    sync::watch,
     task::JoinSet,
 };
 use tower_service::Service;
@@ -274,7 +273,7 @@ where
             Some((hub, signal)) => (hub, signal),
             None => (None, Box::pin(std::future::pending())),
         };
-        let (stop, stopping) = watch::channel(false);
+        let stopping = Arc::new(connection::Stopping::default());
         let open = Arc::new(AtomicUsize::new(0));
         let refusing = Arc::new(AtomicUsize::new(0));
         let mut connections = JoinSet::new();
@@ -308,17 +307,17 @@ where
             let guard = Open::new(&open);
             let service = service.clone();
             let options = Arc::clone(&options);
-            let stopping = stopping.clone();
+            let stopping = Arc::clone(&stopping);
             connections.spawn(async move {
                 let _guard = guard;
-                connection::serve(stream, peer, service, &options, stopping).await;
+                connection::serve(stream, peer, service, &options, &stopping).await;
             });
         }
         drop(listener);
         if let Some(hub) = hub {
             hub.shutdown();
         }
-        let _ = stop.send(true);
+        stopping.stop();
         let drained = tokio::time::timeout(options.shutdown_timeout, async {
             while connections.join_next().await.is_some() {}
         })
