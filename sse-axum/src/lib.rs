@@ -2,7 +2,8 @@
 //! Server-Sent Events endpoint in one line of a `Router`.
 //!
 //! The adapter is thin: it mounts [`sse_tower::SseService`], passes the client address from
-//! axum's `ConnectInfo`, and leaves authentication to the application — its own middleware
+//! axum's `ConnectInfo` (or from [`serve`], the tuned server of `sse_tower::server` for long
+//! streams), and leaves authentication to the application — its own middleware
 //! puts an [`Identity`] into the request extensions, which the endpoint reads (or the
 //! [`StreamConfig`] names another [`Authenticator`](sse_core::Authenticator)). Statuses,
 //! headers, heartbeats, replay and shutdown are the same as in every other adapter (see
@@ -11,8 +12,6 @@
 //! # Examples
 //!
 //! ```no_run
-//! use std::net::SocketAddr;
-//!
 //! use axum::{Router, extract::Request, middleware::{self, Next}, response::Response};
 //! use sse_axum::SseRouterExt;
 //! use sse_core::{Channel, Hub, Identity, Role, UserId};
@@ -43,11 +42,13 @@
 //!         )
 //!         .layer(middleware::from_fn(auth));
 //!
-//!     let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
-//!     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-//!         .with_graceful_shutdown(async move {
+//!     // A listen backlog of 1,024; request head limits, TCP keepalive, a write timeout and a
+//!     // connection cap; at Ctrl-C, every stream ends with a final `retry:` and the server
+//!     // returns within 5 seconds.
+//!     let listener = sse_tower::server::bind("127.0.0.1:3000").await?;
+//!     sse_axum::serve(listener, app)
+//!         .with_graceful_shutdown(hub, async {
 //!             let _ = tokio::signal::ctrl_c().await;
-//!             hub.shutdown(); // ends every stream, so the server can stop
 //!         })
 //!         .await
 //! }

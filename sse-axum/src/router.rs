@@ -15,8 +15,9 @@ use tower_service::Service;
 /// The endpoint as a route: `Router::route("/api/sse/stream", sse_axum::stream(hub, config))`.
 ///
 /// Every method is routed to the endpoint, so that a wrong method gets the endpoint's own
-/// `405` with a JSON body. The client address comes from axum's [`ConnectInfo`] when the app
-/// is served with `into_make_service_with_connect_info::<SocketAddr>()`; the identity is the
+/// `405` with a JSON body. The client address comes from [`serve`](crate::serve), or from
+/// axum's [`ConnectInfo`] when the app is served by `axum::serve` with
+/// `into_make_service_with_connect_info::<SocketAddr>()`; the identity is the
 /// [`Identity`](sse_core::Identity) the app's middleware inserted into the request extensions
 /// (or what the config's authenticator says).
 ///
