@@ -6,7 +6,8 @@ use crate::{Scenario, ServeOptions, ServerKind, Sizes};
 
 /// What `sse-bench --help` prints.
 pub const USAGE: &str = "\
-sse-bench: this project's SSE server against plain axum SSE, same run, same machine
+sse-bench: this project's SSE server against plain axum SSE and nginx+nchan, same run,
+same machine
 
 USAGE:
     sse-bench all [OPTIONS]                 every scenario; writes BENCHMARKS.md and benchmarks.svg
@@ -19,9 +20,16 @@ SCENARIOS:
     idle, broadcast, overload, targeted, slow-readers, redis
     (redis: Redis at $REDIS_URL, default redis://127.0.0.1:6379)
 
+SERVERS:
+    ours, reference     this binary (serve-ours, serve-reference)
+    nchan               nginx with the nchan module, in idle, broadcast and overload; when
+                        nginx or the module is missing it is installed with apt-get
+                        (nginx-light libnginx-mod-nchan) if running as root, else skipped
+
 OPTIONS:
     --quick                 1k and 5k streams instead of 1k and 10k
     --connections N[,N..]   these stream counts instead
+    --repeat K              run everything K times (default 1); tables show min / median / max
     --out DIR               where `all` writes its files (default: the workspace root)
     --no-write              `all` prints only
     --no-pin                do not pin server and generator to cores 0 and 1
@@ -53,6 +61,54 @@ pub struct Options {
     pub pin: bool,
 }
 
+impl Options {
+    /// The command line that reproduces these options for `name` (`all` or a scenario's name),
+    /// as printed into BENCHMARKS.md: it always carries `--repeat`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sse_bench::{Command, Options};
+    ///
+    /// let args = ["all", "--quick", "--repeat", "3"].map(String::from);
+    /// let Ok(Command::All(options)) = Command::parse(args) else { panic!() };
+    /// assert_eq!(
+    ///     options.command_line("all"),
+    ///     "cargo run --release -p sse-bench -- all --quick --repeat 3"
+    /// );
+    /// ```
+    pub fn command_line(&self, name: &str) -> String {
+        let mut line = "cargo run --release -p sse-bench -- ".to_owned();
+        if name == "all" {
+            line.push_str("all");
+        } else {
+            line.push_str("scenario ");
+            line.push_str(name);
+        }
+        let defaults = if self.sizes.quick {
+            line.push_str(" --quick");
+            Sizes::quick()
+        } else {
+            Sizes::full()
+        };
+        if self.sizes.connections != defaults.connections {
+            let counts: Vec<String> = self
+                .sizes
+                .connections
+                .iter()
+                .map(usize::to_string)
+                .collect();
+            line.push_str(" --connections ");
+            line.push_str(&counts.join(","));
+        }
+        line.push_str(&format!(" --repeat {}", self.sizes.repeat));
+        if !self.pin {
+            line.push_str(" --no-pin");
+        }
+        line
+    }
+}
+
 impl Command {
     /// Parses the arguments after the program name.
     ///
@@ -69,6 +125,7 @@ impl Command {
     /// let Ok(Command::Scenario(scenario, options)) = Command::parse(args) else { panic!() };
     /// assert_eq!(scenario, Scenario::Targeted);
     /// assert_eq!(options.sizes.connections, [1000, 5000]);
+    /// assert_eq!(options.sizes.repeat, 1);
     /// assert!(options.out.is_none());
     /// ```
     pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Self, String> {
@@ -104,6 +161,7 @@ impl Command {
         };
         let mut sizes = Sizes::full();
         let mut connections = None;
+        let mut repeat = None;
         let mut out = Some(workspace_root());
         let mut pin = true;
         while let Some(arg) = args.next() {
@@ -121,6 +179,19 @@ impl Command {
                     }
                     connections = Some(counts);
                 }
+                "--repeat" => {
+                    let value = args.next().ok_or("`--repeat` needs a value")?;
+                    repeat = Some(
+                        value
+                            .trim()
+                            .parse::<usize>()
+                            .ok()
+                            .filter(|&k| k > 0)
+                            .ok_or_else(|| {
+                                format!("`--repeat {value}` is not a count above zero")
+                            })?,
+                    );
+                }
                 "--out" => out = Some(PathBuf::from(args.next().ok_or("`--out` needs a value")?)),
                 "--no-write" => out = None,
                 "--no-pin" => pin = false,
@@ -131,6 +202,9 @@ impl Command {
             sizes.slow_connections = counts.iter().copied().min().unwrap_or(1);
             sizes.redis_connections = sizes.slow_connections;
             sizes.connections = counts;
+        }
+        if let Some(repeat) = repeat {
+            sizes.repeat = repeat;
         }
         let options = Options { sizes, out, pin };
         Ok(match scenario {
@@ -183,6 +257,34 @@ mod tests {
         };
         assert_eq!(options.sizes.connections, [200, 100]);
         assert_eq!(options.sizes.slow_connections, 100);
+    }
+
+    #[test]
+    fn repeat_is_parsed_and_printed() {
+        let Ok(Command::All(options)) = parse(&["all", "--repeat", "5", "--connections", "10"])
+        else {
+            panic!("not `all`")
+        };
+        assert_eq!(options.sizes.repeat, 5);
+        assert_eq!(
+            options.command_line("all"),
+            "cargo run --release -p sse-bench -- all --connections 10 --repeat 5"
+        );
+        let Ok(Command::Scenario(_, options)) = parse(&["scenario", "idle", "--no-pin"]) else {
+            panic!("not `scenario`")
+        };
+        assert_eq!(
+            options.command_line("idle"),
+            "cargo run --release -p sse-bench -- scenario idle --repeat 1 --no-pin"
+        );
+        assert_eq!(
+            parse(&["all", "--repeat", "0"]),
+            Err("`--repeat 0` is not a count above zero".to_owned())
+        );
+        assert_eq!(
+            parse(&["all", "--repeat"]),
+            Err("`--repeat` needs a value".to_owned())
+        );
     }
 
     #[test]

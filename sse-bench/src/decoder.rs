@@ -52,8 +52,11 @@ impl std::error::Error for DecodeError {}
 /// Reads an HTTP/1.1 SSE response fed to it in pieces of any size.
 ///
 /// It parses the status line and headers, undoes `Transfer-Encoding: chunked` (or reads the
-/// body to the end of the connection otherwise), splits the body into SSE lines and hands every
-/// event that carried data to a callback. It keeps only the unfinished line between calls.
+/// body to the end of the connection otherwise, as nchan writes it), splits the body into SSE
+/// lines and hands every event that carried data to a callback; `id:` and `event:` lines are
+/// skipped whatever their value (nchan's ids are `<time>:<n>`), and comment lines are counted
+/// (nchan's first bytes are the comment `: hi`). It keeps only the unfinished line between
+/// calls.
 ///
 /// # Examples
 ///
@@ -80,6 +83,8 @@ pub struct StreamDecoder {
     line: Vec<u8>,
     pending: Pending,
     events: u64,
+    comments: u64,
+    event_stream: bool,
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -141,7 +146,7 @@ impl StreamDecoder {
                 return Ok(false);
             };
             let head = std::mem::take(&mut self.head);
-            self.state = parse_head(&head[..end])?;
+            (self.state, self.event_stream) = parse_head(&head[..end])?;
             return self.body(&head[end..], &mut on_event);
         }
         self.body(std::mem::take(&mut input), &mut on_event)
@@ -155,6 +160,17 @@ impl StreamDecoder {
     /// How many events with data have been decoded.
     pub fn events(&self) -> u64 {
         self.events
+    }
+
+    /// How many comment lines (starting with `:`) have been read.
+    pub fn comments(&self) -> u64 {
+        self.comments
+    }
+
+    /// Whether the response head said `content-type: text/event-stream` (with or without
+    /// parameters); `false` until the head has been read.
+    pub fn is_event_stream(&self) -> bool {
+        self.event_stream
     }
 
     fn body(
@@ -265,6 +281,8 @@ impl StreamDecoder {
                     sent_at: pending.sent_at,
                 });
             }
+        } else if line.starts_with(b":") {
+            self.comments += 1;
         } else if let Some(value) = line.strip_prefix(b"data:") {
             self.pending.has_data = true;
             if self.pending.seq.is_none() {
@@ -277,8 +295,9 @@ impl StreamDecoder {
     }
 }
 
-/// The body state a response head leads to.
-fn parse_head(head: &[u8]) -> Result<State, DecodeError> {
+/// The body state a response head leads to, and whether its content type is
+/// `text/event-stream`.
+fn parse_head(head: &[u8]) -> Result<(State, bool), DecodeError> {
     let text = std::str::from_utf8(head).map_err(|_| DecodeError::Head)?;
     let mut lines = text.split("\r\n");
     let status_line = lines.next().ok_or(DecodeError::Head)?;
@@ -290,20 +309,24 @@ fn parse_head(head: &[u8]) -> Result<State, DecodeError> {
     if status != 200 {
         return Err(DecodeError::Status(status));
     }
-    let chunked = lines.any(|line| {
-        line.split_once(':').is_some_and(|(name, value)| {
-            name.trim().eq_ignore_ascii_case("transfer-encoding")
-                && value.to_ascii_lowercase().contains("chunked")
-        })
-    });
-    Ok(if chunked {
+    let (mut chunked, mut event_stream) = (false, false);
+    for (name, value) in lines.filter_map(|line| line.split_once(':')) {
+        let (name, value) = (name.trim(), value.trim().to_ascii_lowercase());
+        if name.eq_ignore_ascii_case("transfer-encoding") {
+            chunked |= value.contains("chunked");
+        } else if name.eq_ignore_ascii_case("content-type") {
+            event_stream |= value.split(';').next() == Some("text/event-stream");
+        }
+    }
+    let state = if chunked {
         State::Size {
             value: 0,
             extension: false,
         }
     } else {
         State::Identity
-    })
+    };
+    Ok((state, event_stream))
 }
 
 /// The unsigned integer right after `key` in `haystack`.
@@ -405,6 +428,84 @@ mod tests {
         let (events, _, count) = decode_all(&[response]);
         assert!(events.is_empty());
         assert_eq!(count, 0);
+        let mut decoder = StreamDecoder::new();
+        decoder.feed(response, |_| {}).unwrap();
+        assert_eq!(decoder.comments(), 1);
+        assert!(!decoder.is_event_stream(), "no content type");
+    }
+
+    /// A response as nginx with nchan writes it (captured from nchan 1.3.6): no chunking, the
+    /// `: hi` comment, then `id:` and `data:` lines; the second message's payload has a newline,
+    /// which nchan sends as two `data:` lines.
+    fn nchan() -> Vec<u8> {
+        b"HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\nDate: Sun, 06 Dec 2026 19:13:11 GMT\r\n\
+          Content-Type: text/event-stream; charset=utf-8\r\nConnection: keep-alive\r\n\r\n\
+          : hi\n\n\
+          id: 1796584391:0\ndata: {\"seq\":0,\"sentAtNanos\":5}\n\n\
+          id: 1796584391:1\ndata: {\"seq\":1,\ndata: \"sentAtNanos\":6}\n\n"
+            .to_vec()
+    }
+
+    #[test]
+    fn nchan_events_are_read_whatever_the_split() {
+        let response = nchan();
+        let expected = [
+            Decoded {
+                seq: Some(0),
+                sent_at: Some(5),
+            },
+            Decoded {
+                seq: Some(1),
+                sent_at: Some(6),
+            },
+        ];
+        for at in 0..=response.len() {
+            let mut decoder = StreamDecoder::new();
+            let mut events = Vec::new();
+            for piece in [&response[..at], &response[at..]] {
+                let done = decoder.feed(piece, |e| events.push(e)).unwrap();
+                assert!(
+                    !done,
+                    "split at {at}: the body runs to the end of the connection"
+                );
+            }
+            assert_eq!(events, expected, "split at {at}");
+            assert_eq!(
+                (decoder.events(), decoder.comments()),
+                (2, 1),
+                "split at {at}"
+            );
+            assert!(decoder.is_event_stream(), "split at {at}");
+        }
+    }
+
+    #[test]
+    fn the_hello_comment_alone_is_a_comment_and_no_event() {
+        let response = nchan();
+        let hello_end = memchr::memmem::find(&response, b"id:").unwrap();
+        let mut decoder = StreamDecoder::new();
+        let mut events = Vec::new();
+        decoder
+            .feed(&response[..hello_end], |e| events.push(e))
+            .unwrap();
+        assert!(events.is_empty());
+        assert_eq!((decoder.events(), decoder.comments()), (0, 1));
+        assert!(decoder.is_event_stream());
+    }
+
+    #[test]
+    fn only_text_event_stream_is_an_event_stream() {
+        for (content_type, expected) in [
+            ("text/event-stream", true),
+            ("Text/Event-Stream; charset=utf-8", true),
+            ("text/event-streams", false),
+            ("text/plain", false),
+        ] {
+            let head = format!("HTTP/1.1 200 OK\r\ncontent-type: {content_type}\r\n\r\n");
+            let mut decoder = StreamDecoder::new();
+            decoder.feed(head.as_bytes(), |_| {}).unwrap();
+            assert_eq!(decoder.is_event_stream(), expected, "{content_type}");
+        }
     }
 
     #[test]

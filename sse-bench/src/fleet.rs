@@ -38,14 +38,57 @@ pub struct FleetConfig {
     pub slow_every: Option<usize>,
     /// The receive buffer the slow streams ask the kernel for (`SO_RCVBUF`), if any.
     pub slow_recv_buffer: Option<u32>,
-    /// Connects in flight at once (connect, request and first event).
+    /// Connects in flight at once (connect, request, and reading until ready).
     pub connect_concurrency: usize,
-    /// The longest one stream may take to connect and read its first event.
+    /// The longest one stream may take to connect and become ready.
     pub connect_timeout: Duration,
+    /// When a stream counts as open (see [`Readiness`]).
+    pub readiness: Readiness,
+}
+
+/// When a stream counts as open, so that what is published next reaches it.
+///
+/// Each server says it differently; the fleet waits for what the server under test sends
+/// once the stream is subscribed, never for less.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Readiness {
+    /// The first event with data: the `connected` event ours and the reference send once the
+    /// stream is registered.
+    #[default]
+    FirstEvent,
+    /// A `200` response with `content-type: text/event-stream` and then a comment line:
+    /// nchan's `: hi`, which it writes once the subscriber is enqueued on its channel (it sends
+    /// no event before the first message).
+    Comment,
+}
+
+impl Readiness {
+    /// Whether what `decoder` has read so far makes the stream ready.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sse_bench::{Readiness, StreamDecoder};
+    ///
+    /// let mut decoder = StreamDecoder::new();
+    /// decoder.feed(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n\r\n", |_| {})?;
+    /// assert!(!Readiness::Comment.reached(&decoder), "the head alone is not enough");
+    /// decoder.feed(b": hi\n\n", |_| {})?;
+    /// assert!(Readiness::Comment.reached(&decoder));
+    /// assert!(!Readiness::FirstEvent.reached(&decoder), "a comment is no event");
+    /// # Ok::<(), sse_bench::DecodeError>(())
+    /// ```
+    pub fn reached(self, decoder: &StreamDecoder) -> bool {
+        match self {
+            Self::FirstEvent => decoder.events() > 0,
+            Self::Comment => decoder.is_event_stream() && decoder.comments() > 0,
+        }
+    }
 }
 
 impl FleetConfig {
-    /// `connections` plain streams to `addr`, 256 connects in flight, 30 s each at most.
+    /// `connections` plain streams to `addr`, 256 connects in flight, 30 s each at most, ready
+    /// at their first event.
     ///
     /// # Examples
     ///
@@ -64,6 +107,7 @@ impl FleetConfig {
             slow_recv_buffer: None,
             connect_concurrency: 256,
             connect_timeout: Duration::from_secs(30),
+            readiness: Readiness::FirstEvent,
         }
     }
 
@@ -91,7 +135,7 @@ pub struct ConnectionReport {
     pub index: usize,
     /// Whether it was a slow reader.
     pub slow: bool,
-    /// Whether it read its first event.
+    /// Whether it became ready (see [`Readiness`]).
     pub ready: bool,
     /// Every benchmark message it received, in arrival order.
     pub deliveries: Vec<Delivery>,
@@ -183,7 +227,7 @@ impl Fleet {
         }
     }
 
-    /// Streams that read their first event.
+    /// Streams that became ready.
     pub fn ready(&self) -> usize {
         self.counters.ready.load(Relaxed)
     }
@@ -352,7 +396,7 @@ async fn connection(
     stream.report
 }
 
-/// Connects, sends the request and reads up to the first event, holding a place in `gate`.
+/// Connects, sends the request and reads until the stream is ready, holding a place in `gate`.
 async fn open(
     config: &FleetConfig,
     index: usize,
@@ -389,14 +433,15 @@ async fn open(
             .await
             .map_err(|err| format!("request: {err}"))?;
         let mut buf = vec![0; 2048];
-        while stream.decoder.events() == 0 {
+        let readiness = config.readiness;
+        while !readiness.reached(&stream.decoder) {
             let read = socket.read(&mut buf).await;
-            if stream.take(read, &buf) && stream.decoder.events() == 0 {
+            if stream.take(read, &buf) && !readiness.reached(&stream.decoder) {
                 return Err(stream
                     .report
                     .error
                     .take()
-                    .unwrap_or_else(|| "closed before the first event".to_owned()));
+                    .unwrap_or_else(|| "closed before it was ready".to_owned()));
             }
         }
         stream.report.ended_by_server = false;
@@ -404,7 +449,7 @@ async fn open(
     };
     timeout(config.connect_timeout, work)
         .await
-        .map_err(|_| "timed out before the first event".to_owned())?
+        .map_err(|_| "timed out before it was ready".to_owned())?
 }
 
 /// A stream's decoding state and what it saw.

@@ -1,14 +1,17 @@
-//! A server under test, in a process of its own or in this one.
+//! A server under test, in a process of its own (or nginx's) or in this one.
 
 use std::{io, net::SocketAddr, process::Stdio, time::Duration};
 
 use tokio::{
     io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines},
-    process::{Child, ChildStdin, ChildStdout, Command},
+    process::{Child, ChildStdin, ChildStdout},
     time::timeout,
 };
 
-use crate::{InProcessServer, ProcessSample, ServeOptions, ServerKind, ServerStats, machine};
+use crate::{
+    InProcessServer, NchanProcess, Nginx, ProcessSample, ServeOptions, ServerKind, ServerStats,
+    machine::pinned_command,
+};
 
 /// How long a server process may take to start or to answer.
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(10);
@@ -34,7 +37,8 @@ impl ServerProcess {
     /// # Errors
     ///
     /// The I/O error of starting the process, or `TimedOut` / `InvalidData` when it does not
-    /// say where it listens within 10 seconds.
+    /// say where it listens within 10 seconds; `Unsupported` for nchan (see
+    /// [`NchanProcess`]).
     pub async fn spawn(kind: ServerKind, core: Option<usize>) -> io::Result<Self> {
         Self::spawn_with(kind, core, &ServeOptions::default()).await
     }
@@ -49,17 +53,14 @@ impl ServerProcess {
         core: Option<usize>,
         options: &ServeOptions,
     ) -> io::Result<Self> {
-        let exe = std::env::current_exe()?;
-        let mut command = match core.filter(|_| machine::taskset_available()) {
-            Some(core) => {
-                let mut command = Command::new("taskset");
-                command.arg("-c").arg(core.to_string()).arg(exe);
-                command
-            }
-            None => Command::new(exe),
-        };
-        let mut child = command
-            .arg(kind.subcommand())
+        let subcommand = kind.subcommand().ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::Unsupported,
+                format!("{} is not served by this binary", kind.name()),
+            )
+        })?;
+        let mut child = pinned_command(std::env::current_exe()?, core)
+            .arg(subcommand)
             .args(options.args())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -136,34 +137,54 @@ async fn answer(stdout: &mut Lines<BufReader<ChildStdout>>) -> io::Result<String
 pub enum ServerHandle {
     /// A process of its own: memory is measured.
     Process(Box<ServerProcess>),
+    /// nginx with nchan, a master and a worker: memory and CPU are their sums.
+    Nchan(Box<NchanProcess>),
     /// On this process's runtime (tests): memory is not measured.
     InProcess(InProcessServer),
 }
 
 impl ServerHandle {
-    /// Starts `kind` in a process of its own, pinned to `core` when `taskset` exists.
+    /// Starts `kind` in a process of its own (nchan: nginx's), pinned to `core` when `taskset`
+    /// exists.
     ///
     /// # Errors
     ///
-    /// As [`ServerProcess::spawn`].
+    /// As [`ServerProcess::spawn`] or [`NchanProcess::start`]; for nchan, `NotFound` when
+    /// nginx or its module is not installed.
     pub async fn process(kind: ServerKind, core: Option<usize>) -> io::Result<Self> {
         Self::process_with(kind, core, &ServeOptions::default()).await
     }
 
     /// As [`process`](Self::process), with ours on a Redis backplane when `options.redis` is
-    /// set.
+    /// set (the others ignore the options).
     ///
     /// # Errors
     ///
-    /// As [`ServerProcess::spawn`].
+    /// As [`process`](Self::process).
     pub async fn process_with(
         kind: ServerKind,
         core: Option<usize>,
         options: &ServeOptions,
     ) -> io::Result<Self> {
+        if kind == ServerKind::Nchan {
+            let nginx =
+                Nginx::find().map_err(|reason| io::Error::new(io::ErrorKind::NotFound, reason))?;
+            return Self::nchan(&nginx, core).await;
+        }
         ServerProcess::spawn_with(kind, core, options)
             .await
             .map(|p| Self::Process(Box::new(p)))
+    }
+
+    /// Starts nginx with nchan from `nginx`, pinned to `core` when `taskset` exists.
+    ///
+    /// # Errors
+    ///
+    /// As [`NchanProcess::start`].
+    pub async fn nchan(nginx: &Nginx, core: Option<usize>) -> io::Result<Self> {
+        NchanProcess::start(nginx, core)
+            .await
+            .map(|p| Self::Nchan(Box::new(p)))
     }
 
     /// Starts `kind` on the current runtime, with ours on a Redis backplane when
@@ -191,6 +212,7 @@ impl ServerHandle {
     pub fn kind(&self) -> ServerKind {
         match self {
             Self::Process(p) => p.kind,
+            Self::Nchan(_) => ServerKind::Nchan,
             Self::InProcess(s) => s.kind(),
         }
     }
@@ -199,27 +221,35 @@ impl ServerHandle {
     pub fn addr(&self) -> SocketAddr {
         match self {
             Self::Process(p) => p.addr,
+            Self::Nchan(n) => n.addr(),
             Self::InProcess(s) => s.addr(),
         }
     }
 
-    /// The server's process id, when it has a process of its own.
+    /// The server's process id (nchan: nginx's master), when it has a process of its own.
     pub fn pid(&self) -> Option<u32> {
         match self {
             Self::Process(p) => Some(p.pid),
+            Self::Nchan(n) => Some(n.pid()),
             Self::InProcess(_) => None,
         }
     }
 
-    /// The server process's memory, open files and CPU time; `None` in process.
+    /// The server process's memory, open files and CPU time (nchan: summed over nginx's master
+    /// and workers); `None` in process.
     pub fn sample(&self) -> Option<ProcessSample> {
-        self.pid().and_then(|pid| ProcessSample::read(pid).ok())
+        match self {
+            Self::Process(p) => ProcessSample::read(p.pid).ok(),
+            Self::Nchan(n) => n.sample(),
+            Self::InProcess(_) => None,
+        }
     }
 
     /// The server's own statistics; `None` when the process does not answer.
     pub async fn stats(&mut self) -> Option<ServerStats> {
         match self {
             Self::Process(p) => p.stats().await.ok(),
+            Self::Nchan(n) => n.stats().await.ok(),
             Self::InProcess(s) => Some(s.stats()),
         }
     }
@@ -228,6 +258,7 @@ impl ServerHandle {
     pub async fn stop(self) {
         match self {
             Self::Process(p) => (*p).stop().await,
+            Self::Nchan(n) => (*n).stop().await,
             Self::InProcess(s) => s.stop(),
         }
     }

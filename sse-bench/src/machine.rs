@@ -27,6 +27,9 @@ pub struct Machine {
     pub open_files_limit: Option<u64>,
     /// Whether servers and generator are pinned to separate cores with `taskset`.
     pub pinned: bool,
+    /// The allocator this binary was built with, under the counting wrapper: the generator's,
+    /// and that of ours and the reference, which run as this same binary.
+    pub allocator: String,
 }
 
 impl Machine {
@@ -72,14 +75,6 @@ impl Machine {
                     })
             })
             .map(|kib| kib * 1024);
-        let open_files_limit = std::fs::read_to_string("/proc/self/limits")
-            .ok()
-            .and_then(|text| {
-                text.lines()
-                    .find(|line| line.starts_with("Max open files"))
-                    .and_then(|line| line.split_whitespace().nth(3))
-                    .and_then(|soft| soft.parse().ok())
-            });
         Self {
             date: utc_now(),
             cores,
@@ -87,9 +82,58 @@ impl Machine {
             kernel,
             memory_bytes,
             load_average: load_average(),
-            open_files_limit,
+            open_files_limit: open_files_limit(),
             pinned,
+            allocator: allocator().to_owned(),
         }
+    }
+}
+
+/// The allocator under the counting wrapper, from the crate features this binary was built
+/// with: `jemalloc` (the default) wins over `mimalloc`; with neither, the system's.
+///
+/// # Examples
+///
+/// ```
+/// let allocator = sse_bench::allocator();
+/// assert!(["jemalloc", "mimalloc", "system"].iter().any(|name| allocator.starts_with(name)));
+/// ```
+pub fn allocator() -> &'static str {
+    if cfg!(feature = "jemalloc") {
+        "jemalloc (tikv-jemallocator, feature `jemalloc`, the default)"
+    } else if cfg!(feature = "mimalloc") {
+        "mimalloc (feature `mimalloc`)"
+    } else {
+        "system (the C library's malloc, no allocator feature)"
+    }
+}
+
+/// The soft limit on open files of this process, from `/proc/self/limits`.
+pub(crate) fn open_files_limit() -> Option<u64> {
+    std::fs::read_to_string("/proc/self/limits")
+        .ok()
+        .and_then(|text| {
+            text.lines()
+                .find(|line| line.starts_with("Max open files"))
+                .and_then(|line| line.split_whitespace().nth(3))
+                .and_then(|soft| soft.parse().ok())
+        })
+}
+
+/// A command running `program`, through `taskset -c <core>` when a core is given and `taskset`
+/// exists (`taskset` executes the program in its own process, so the child's id is the
+/// program's).
+pub(crate) fn pinned_command(
+    program: impl AsRef<std::ffi::OsStr>,
+    core: Option<usize>,
+) -> tokio::process::Command {
+    match core.filter(|_| taskset_available()) {
+        Some(core) => {
+            let mut command = tokio::process::Command::new("taskset");
+            command.arg("-c").arg(core.to_string()).arg(program);
+            command
+        }
+        None => tokio::process::Command::new(program),
     }
 }
 

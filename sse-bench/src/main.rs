@@ -4,8 +4,8 @@ use std::{process::ExitCode, time::Duration};
 
 use cap::Cap;
 use sse_bench::{
-    Command, Machine, Options, Scenario, USAGE, evaluate, json_line, markdown, run_all, serve,
-    write_benchmarks, write_chart,
+    Command, Machine, Nginx, Options, Scenario, ServerKind, USAGE, evaluate, json_line, markdown,
+    run_all, serve, write_benchmarks, write_chart,
 };
 
 /// Counts the heap in use, so that a server process can report its heap per connection; the
@@ -51,7 +51,10 @@ fn main() -> ExitCode {
                     ExitCode::SUCCESS
                 }
                 Err(err) => {
-                    eprintln!("sse-bench {}: {err}", kind.subcommand());
+                    eprintln!(
+                        "sse-bench {}: {err}",
+                        kind.subcommand().unwrap_or(kind.name())
+                    );
                     ExitCode::FAILURE
                 }
             }
@@ -63,32 +66,48 @@ fn main() -> ExitCode {
 
 /// Runs scenarios on a single-threaded runtime (pinned to core 1 when asked), prints a JSON
 /// line per run and the Markdown summary, and writes the files when `options.out` is set.
+///
+/// nchan runs when nginx and its module are installed, or can be (as root); otherwise one
+/// `nchan: skipped: <reason>` line goes to standard error and into the summary.
 fn bench(scenarios: &[Scenario], options: Options, name: &str) -> ExitCode {
+    let mut servers = ServerKind::ALL.to_vec();
+    let mut notes = Vec::new();
+    if scenarios
+        .iter()
+        .any(|s| s.servers().contains(&ServerKind::Nchan))
+        && let Err(reason) = Nginx::find_or_install(|line| eprintln!("{line}"))
+    {
+        let line = format!("nchan: skipped: {reason}");
+        eprintln!("{line}");
+        notes.push(line);
+        servers.retain(|&s| s != ServerKind::Nchan);
+    }
     let pinned = options.pin && sse_bench::pin_generator();
     let machine = Machine::collect(pinned);
     println!(
         "{}",
-        serde_json::json!({ "machine": machine, "sizes": options.sizes.connections })
+        serde_json::json!({
+            "machine": machine,
+            "sizes": options.sizes.connections,
+            "repeat": options.sizes.repeat,
+            "servers": servers.iter().map(|s| s.name()).collect::<Vec<_>>(),
+        })
     );
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("a tokio runtime");
-    let results = runtime.block_on(run_all(scenarios, &options.sizes, pinned, |result| {
-        println!("{}", json_line(result));
-    }));
+    let results = runtime.block_on(run_all(
+        scenarios,
+        &options.sizes,
+        pinned,
+        &servers,
+        |result| println!("{}", json_line(result)),
+    ));
     let end_load = Machine::collect(pinned).load_average;
-    let command = format!(
-        "cargo run --release -p sse-bench -- {}{}",
-        if name == "all" {
-            "all".to_owned()
-        } else {
-            format!("scenario {name}")
-        },
-        if options.sizes.quick { " --quick" } else { "" }
-    );
+    let command = options.command_line(name);
     let verdicts = evaluate(&results, &options.sizes);
-    let generated = markdown(&machine, end_load, &command, &results, &verdicts);
+    let generated = markdown(&machine, end_load, &command, &results, &verdicts, &notes);
     println!("\n{generated}");
     if let Some(out) = options.out {
         let written = write_benchmarks(&out.join("BENCHMARKS.md"), &generated)

@@ -1,5 +1,5 @@
 //! One measurement: open the streams, measure the server, publish, collect, close, measure
-//! again.
+//! again; for the idle scenario, open them all once more and measure.
 
 use std::{
     net::SocketAddr,
@@ -47,6 +47,10 @@ pub struct RunSpec {
     /// Server instances: with two, messages are published on one and the streams read from
     /// the other.
     pub instances: usize,
+    /// After every stream has closed, open as many again and measure (the churn measurement).
+    pub reopen: bool,
+    /// Which repeat of this run it is, from 1 (`--repeat`).
+    pub round: usize,
 }
 
 /// Our hub's backplane in a run.
@@ -98,7 +102,30 @@ impl RunSpec {
             pad: 0,
             backplane: Backplane::Memory,
             instances: 1,
+            reopen: false,
+            round: 1,
         }
+    }
+
+    /// Whether `other` is this run in another round: the same spec but for
+    /// [`round`](Self::round).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sse_bench::{RunSpec, Scenario, ServerKind};
+    ///
+    /// let first = RunSpec::idle(Scenario::Idle, ServerKind::Ours, 1000);
+    /// let second = RunSpec { round: 2, ..first.clone() };
+    /// assert!(first.same_run(&second));
+    /// assert!(!first.same_run(&RunSpec::idle(Scenario::Idle, ServerKind::Nchan, 1000)));
+    /// ```
+    pub fn same_run(&self, other: &Self) -> bool {
+        *self
+            == Self {
+                round: self.round,
+                ..other.clone()
+            }
     }
 
     /// The publish plan of this run.
@@ -116,11 +143,13 @@ impl RunSpec {
             Some(rate) if rate > 0.0 => f64::from(self.messages) / rate,
             _ => 30.0,
         };
-        Duration::from_secs_f64(90.0 + publishing * 1.5 + self.connections as f64 / 500.0)
+        let opening = self.connections as f64 / 500.0 * if self.reopen { 2.0 } else { 1.0 };
+        Duration::from_secs_f64(90.0 + publishing * 1.5 + opening)
     }
 }
 
-/// The server's memory around a run, in bytes.
+/// The server's memory around a run, in bytes: for nchan, summed over nginx's master and
+/// worker (see [`ProcessSample`] on RSS and PSS).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Memory {
@@ -136,6 +165,14 @@ pub struct Memory {
     pub hwm: u64,
     /// `(rss_connected - rss_before) / connections`.
     pub rss_per_connection: f64,
+    /// Proportional memory (PSS) before the streams opened.
+    pub pss_before: u64,
+    /// PSS with every stream open and idle.
+    pub pss_connected: u64,
+    /// PSS after every stream closed.
+    pub pss_after_churn: u64,
+    /// `(pss_connected - pss_before) / connections`.
+    pub pss_per_connection: f64,
     /// Heap in use before the streams opened (counting allocator).
     pub heap_before: Option<u64>,
     /// Heap in use with every stream open.
@@ -144,6 +181,47 @@ pub struct Memory {
     pub heap_per_connection: Option<f64>,
     /// Heap in use after every stream closed.
     pub heap_after_churn: Option<u64>,
+    /// With [`RunSpec::reopen`]: the same number of streams opened again after every stream
+    /// had closed.
+    pub reopened: Option<Reopened>,
+}
+
+/// The server's memory once the streams were closed and as many opened again, measured
+/// against the memory before the first opening: what churn leaves behind.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Reopened {
+    /// Streams that became ready the second time.
+    pub connected: usize,
+    /// Resident memory with the second set of streams open.
+    pub rss: u64,
+    /// PSS with the second set of streams open.
+    pub pss: u64,
+    /// Heap in use with the second set of streams open.
+    pub heap: Option<u64>,
+    /// `(rss - rss_before) / connections`, against the memory before the first opening.
+    pub rss_per_connection: f64,
+    /// `(pss - pss_before) / connections`.
+    pub pss_per_connection: f64,
+    /// `(heap - heap_before) / connections`.
+    pub heap_per_connection: Option<f64>,
+}
+
+impl Memory {
+    /// The reopened streams' RSS per connection over the fresh figure
+    /// ([`rss_per_connection`](Self::rss_per_connection)): 1.0 when churn left nothing behind.
+    pub fn churn_ratio(&self) -> Option<f64> {
+        let reopened = self.reopened?;
+        (self.rss_per_connection > 0.0)
+            .then(|| reopened.rss_per_connection / self.rss_per_connection)
+    }
+
+    /// As [`churn_ratio`](Self::churn_ratio), with PSS.
+    pub fn churn_ratio_pss(&self) -> Option<f64> {
+        let reopened = self.reopened?;
+        (self.pss_per_connection > 0.0)
+            .then(|| reopened.pss_per_connection / self.pss_per_connection)
+    }
 }
 
 /// How the slow readers fared.
@@ -169,7 +247,7 @@ pub struct RunResult {
     /// What was run.
     #[serde(flatten)]
     pub spec: RunSpec,
-    /// Streams that read their first event.
+    /// Streams that became ready.
     pub connected: usize,
     /// Streams that failed to open.
     pub connect_failed: usize,
@@ -254,14 +332,13 @@ async fn measure(spec: &RunSpec, server: &mut ServerHandle, publish_to: SocketAd
     let stats_before = server.stats().await;
 
     let mut config = FleetConfig::new(server.addr(), spec.connections);
+    config.readiness = spec.server.readiness();
     config.with_users = spec.targeted;
     config.slow_every = spec.slow_every;
     config.slow_recv_buffer = spec.slow_recv_buffer;
     let connect_started = Instant::now();
     let fleet = Fleet::start(config.clone());
-    let all_ready = fleet
-        .wait_ready(Duration::from_secs(30) + Duration::from_millis(spec.connections as u64 * 4))
-        .await;
+    let all_ready = fleet.wait_ready(ready_limit(spec)).await;
     result.connect_seconds = round3(connect_started.elapsed().as_secs_f64());
     result.connected = fleet.ready();
     result.connect_failed = fleet.failed();
@@ -307,18 +384,15 @@ async fn measure(spec: &RunSpec, server: &mut ServerHandle, publish_to: SocketAd
     result.server_stats = server.stats().await;
 
     let reports = fleet.stop(Duration::from_secs(20)).await;
-    let churn_deadline = Instant::now() + Duration::from_secs(20);
-    while Instant::now() < churn_deadline {
-        match server.stats().await {
-            Some(stats) if stats.connections > 0 => {
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-            _ => break,
-        }
-    }
+    wait_closed(server).await;
     settle(server).await;
     let after_churn = server.sample();
     let stats_after_churn = server.stats().await;
+    let reopening = if spec.reopen {
+        Some(reopen(spec, server, &config, &mut result.errors).await)
+    } else {
+        None
+    };
 
     let cpu = |a: Option<ProcessSample>, b: Option<ProcessSample>| {
         let (a, b) = (a?, b?);
@@ -340,6 +414,18 @@ async fn measure(spec: &RunSpec, server: &mut ServerHandle, publish_to: SocketAd
     {
         let heap = |stats: Option<ServerStats>| stats.and_then(|s| s.heap_bytes);
         let per = |a: u64, b: u64| round1((b as f64 - a as f64) / spec.connections.max(1) as f64);
+        let reopened = reopening.and_then(|(sample, stats, connected)| {
+            let sample = sample?;
+            Some(Reopened {
+                connected,
+                rss: sample.rss_bytes,
+                pss: sample.pss_bytes,
+                heap: heap(stats),
+                rss_per_connection: per(before.rss_bytes, sample.rss_bytes),
+                pss_per_connection: per(before.pss_bytes, sample.pss_bytes),
+                heap_per_connection: heap(stats_before).zip(heap(stats)).map(|(a, b)| per(a, b)),
+            })
+        });
         result.memory = Some(Memory {
             rss_before: before.rss_bytes,
             rss_connected: connected.rss_bytes,
@@ -347,12 +433,17 @@ async fn measure(spec: &RunSpec, server: &mut ServerHandle, publish_to: SocketAd
             rss_after_churn: after_churn.rss_bytes,
             hwm: after_churn.hwm_bytes,
             rss_per_connection: per(before.rss_bytes, connected.rss_bytes),
+            pss_before: before.pss_bytes,
+            pss_connected: connected.pss_bytes,
+            pss_after_churn: after_churn.pss_bytes,
+            pss_per_connection: per(before.pss_bytes, connected.pss_bytes),
             heap_before: heap(stats_before),
             heap_connected: heap(stats_connected),
             heap_per_connection: heap(stats_before)
                 .zip(heap(stats_connected))
                 .map(|(a, b)| per(a, b)),
             heap_after_churn: heap(stats_after_churn),
+            reopened,
         });
     }
 
@@ -369,6 +460,62 @@ async fn measure(spec: &RunSpec, server: &mut ServerHandle, publish_to: SocketAd
     result.errors.extend(errors.into_iter().take(3));
     result.seconds = round3(started.elapsed().as_secs_f64());
     result
+}
+
+/// The longest the streams of `spec` may take to become ready.
+fn ready_limit(spec: &RunSpec) -> Duration {
+    Duration::from_secs(30) + Duration::from_millis(spec.connections as u64 * 4)
+}
+
+/// Waits until the server counts no open stream, at most 20 seconds.
+async fn wait_closed(server: &mut ServerHandle) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        match server.stats().await {
+            Some(stats) if stats.connections > 0 => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            _ => break,
+        }
+    }
+}
+
+/// Opens the streams of `config` again, measures the server once they are ready, and closes
+/// them: the sample, the server's statistics, and how many became ready.
+async fn reopen(
+    spec: &RunSpec,
+    server: &mut ServerHandle,
+    config: &FleetConfig,
+    errors: &mut Vec<String>,
+) -> (Option<ProcessSample>, Option<ServerStats>, usize) {
+    let fleet = Fleet::start(config.clone());
+    if !fleet.wait_ready(ready_limit(spec)).await {
+        errors.push(format!(
+            "reopening: {} of {} streams ready",
+            fleet.ready(),
+            spec.connections
+        ));
+    }
+    settle(server).await;
+    let sample = server.sample();
+    let stats = server.stats().await;
+    let ready = fleet.ready();
+    let reports = fleet.stop(Duration::from_secs(20)).await;
+    wait_closed(server).await;
+    let mut failures: Vec<String> = reports
+        .into_iter()
+        .filter(|r| !r.ready)
+        .filter_map(|r| r.error)
+        .collect();
+    failures.sort();
+    failures.dedup();
+    errors.extend(
+        failures
+            .into_iter()
+            .take(3)
+            .map(|e| format!("reopening: {e}")),
+    );
+    (sample, stats, ready)
 }
 
 /// Gives the server's memory time to settle before it is measured (not in process, where it

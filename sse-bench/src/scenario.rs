@@ -37,7 +37,8 @@ const SLOW_RECV_BUFFER: u32 = 4096;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Scenario {
-    /// Streams open and idle: server memory per connection, and after they all close.
+    /// Streams open and idle: server memory per connection; then after they all close, and
+    /// once as many are open again (churn).
     Idle,
     /// 100 broadcasts at a pace meant to let each fan-out finish (50,000 deliveries per
     /// second, at most 100 messages per second): latency and fan-out time.
@@ -92,23 +93,36 @@ impl Scenario {
         Self::ALL.into_iter().find(|s| s.name() == name)
     }
 
-    /// The runs of this scenario at `sizes`.
+    /// The servers that run this scenario: all three for idle, broadcast and overload; ours and
+    /// the reference for slow readers (nchan's slow subscribers are not comparable in this
+    /// setup); ours alone for targeted sends and Redis (the reference and nchan, with one
+    /// broadcast channel, have no per-user targeting).
+    pub fn servers(self) -> &'static [ServerKind] {
+        match self {
+            Self::Idle | Self::Broadcast | Self::Overload => &ServerKind::ALL,
+            Self::SlowReaders => &ServerKind::BOTH,
+            Self::Targeted | Self::Redis => &[ServerKind::Ours],
+        }
+    }
+
+    /// The runs of this scenario at `sizes`, for one round.
     ///
     /// # Examples
     ///
     /// ```
     /// use sse_bench::{Scenario, Sizes};
     /// let runs = Scenario::Broadcast.specs(&Sizes::quick());
-    /// assert_eq!(runs.len(), 4); // two sizes, two servers
+    /// assert_eq!(runs.len(), 6); // two sizes, three servers
     /// ```
     pub fn specs(self, sizes: &Sizes) -> Vec<RunSpec> {
         let mut specs = Vec::new();
         match self {
             Self::Idle | Self::Broadcast | Self::Overload => {
                 for &n in &sizes.connections {
-                    for server in ServerKind::BOTH {
+                    for &server in self.servers() {
                         let mut spec = RunSpec::idle(self, server, n);
                         match self {
+                            Self::Idle => spec.reopen = true,
                             Self::Broadcast => {
                                 spec.messages = BROADCAST_MESSAGES;
                                 spec.rate = Some(paced_rate(n));
@@ -133,7 +147,7 @@ impl Scenario {
                 }
             }
             Self::SlowReaders => {
-                for server in ServerKind::BOTH {
+                for &server in self.servers() {
                     for slow_every in [None, Some(SLOW_EVERY)] {
                         let mut spec = RunSpec::idle(self, server, sizes.slow_connections);
                         spec.messages = SLOW_MESSAGES;
@@ -166,7 +180,7 @@ fn paced_rate(connections: usize) -> f64 {
     (PACED_DELIVERIES_PER_SECOND / connections.max(1) as f64).min(100.0)
 }
 
-/// How many streams the scenarios open.
+/// How many streams the scenarios open, and how many times each run is repeated.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Sizes {
     /// The stream counts of the idle, broadcast, overload and targeted runs.
@@ -177,30 +191,35 @@ pub struct Sizes {
     pub redis_connections: usize,
     /// Whether these are the quick sizes.
     pub quick: bool,
-    /// The time budget of the whole suite.
+    /// How many times each run is repeated (`--repeat`, at least 1), each time on a fresh
+    /// server process.
+    pub repeat: usize,
+    /// The time budget of one round of the whole suite; the suite gets this much per round.
     pub budget: Duration,
 }
 
 impl Sizes {
-    /// 1k and 5k streams, 1k for slow readers and Redis, within 8 minutes.
+    /// 1k and 5k streams, 1k for slow readers and Redis, once, within 10 minutes.
     pub fn quick() -> Self {
         Self {
             connections: vec![1000, 5000],
             slow_connections: 1000,
             redis_connections: 1000,
             quick: true,
-            budget: Duration::from_secs(8 * 60),
+            repeat: 1,
+            budget: Duration::from_secs(10 * 60),
         }
     }
 
-    /// 1k and 10k streams, 1k for slow readers and Redis, within 27 minutes.
+    /// 1k and 10k streams, 1k for slow readers and Redis, once, within 30 minutes.
     pub fn full() -> Self {
         Self {
             connections: vec![1000, 10_000],
             slow_connections: 1000,
             redis_connections: 1000,
             quick: false,
-            budget: Duration::from_secs(27 * 60),
+            repeat: 1,
+            budget: Duration::from_secs(30 * 60),
         }
     }
 
@@ -210,38 +229,55 @@ impl Sizes {
     }
 }
 
-/// Runs `scenarios` at `sizes`, each run against a fresh server process (pinned to core 0
-/// when `pin`), calling `each` with every result. Runs that would start after the budget are
-/// skipped and reported with an error.
+/// Runs `scenarios` at `sizes` on those of `servers` that run them, each run against a fresh
+/// server process (pinned to core 0 when `pin`), calling `each` with every result.
+///
+/// Each scenario's runs are repeated [`Sizes::repeat`] times, a round at a time (every server
+/// and size, then again), so that slow drifts of the machine fall on all servers alike. Runs
+/// that would start after the budget are skipped and reported with an error.
 pub async fn run_all(
     scenarios: &[Scenario],
     sizes: &Sizes,
     pin: bool,
+    servers: &[ServerKind],
     mut each: impl FnMut(&RunResult),
 ) -> Vec<RunResult> {
     let started = Instant::now();
+    let rounds = sizes.repeat.max(1);
+    let budget = sizes.budget * u32::try_from(rounds).unwrap_or(u32::MAX);
     let mut results = Vec::new();
     for scenario in scenarios {
-        for spec in scenario.specs(sizes) {
-            let result = if started.elapsed() > sizes.budget {
-                skipped(
-                    &spec,
-                    "skipped: the suite's time budget was spent".to_owned(),
-                )
-            } else if spec.backplane == Backplane::Redis {
-                run_through_redis(&spec, pin).await
-            } else {
-                match ServerHandle::process(spec.server, pin.then_some(0)).await {
-                    Ok(mut server) => {
-                        let result = run(&spec, &mut server).await;
-                        server.stop().await;
-                        result
+        let specs: Vec<RunSpec> = scenario
+            .specs(sizes)
+            .into_iter()
+            .filter(|spec| servers.contains(&spec.server))
+            .collect();
+        for round in 1..=rounds {
+            for spec in &specs {
+                let spec = RunSpec {
+                    round,
+                    ..spec.clone()
+                };
+                let result = if started.elapsed() > budget {
+                    skipped(
+                        &spec,
+                        "skipped: the suite's time budget was spent".to_owned(),
+                    )
+                } else if spec.backplane == Backplane::Redis {
+                    run_through_redis(&spec, pin).await
+                } else {
+                    match ServerHandle::process(spec.server, pin.then_some(0)).await {
+                        Ok(mut server) => {
+                            let result = run(&spec, &mut server).await;
+                            server.stop().await;
+                            result
+                        }
+                        Err(err) => skipped(&spec, format!("server did not start: {err}")),
                     }
-                    Err(err) => skipped(&spec, format!("server did not start: {err}")),
-                }
-            };
-            each(&result);
-            results.push(result);
+                };
+                each(&result);
+                results.push(result);
+            }
         }
     }
     results

@@ -1,5 +1,6 @@
-//! The two servers under test: ours (`sse_axum` over a `Hub`) and the reference (axum's own
-//! `Sse` over a `tokio::sync::broadcast` channel), with the same two routes.
+//! The servers under test: ours (`sse_axum` over a `Hub`) and the reference (axum's own `Sse`
+//! over a `tokio::sync::broadcast` channel), with the same two routes, served here; the third,
+//! nginx with nchan, is in `nchan.rs`.
 
 use std::{convert::Infallible, future::IntoFuture, io, net::SocketAddr, sync::Arc};
 
@@ -28,6 +29,8 @@ use tokio::{
     task::JoinHandle,
 };
 
+use crate::Readiness;
+
 /// The reference server's broadcast capacity: a receiver this far behind skips ahead.
 const REFERENCE_CAPACITY: usize = 1024;
 
@@ -39,25 +42,50 @@ pub enum ServerKind {
     Ours,
     /// What a Rust user writes instead: axum's `Sse` over a `tokio::sync::broadcast` channel.
     Reference,
+    /// nginx with the nchan module: one broadcast channel, no targeting (see
+    /// [`NchanProcess`](crate::NchanProcess)).
+    Nchan,
 }
 
 impl ServerKind {
-    /// Both servers, ours first.
+    /// Ours and the reference, ours first: the two servers of this binary.
     pub const BOTH: [Self; 2] = [Self::Ours, Self::Reference];
+    /// Every server, ours first.
+    pub const ALL: [Self; 3] = [Self::Ours, Self::Reference, Self::Nchan];
 
-    /// `ours` or `reference`.
+    /// `ours`, `reference` or `nchan`.
     pub fn name(self) -> &'static str {
         match self {
             Self::Ours => "ours",
             Self::Reference => "reference",
+            Self::Nchan => "nchan",
         }
     }
 
-    /// The subcommand that serves it in a process of its own.
-    pub fn subcommand(self) -> &'static str {
+    /// How it is named in the report's tables.
+    pub fn label(self) -> &'static str {
         match self {
-            Self::Ours => "serve-ours",
-            Self::Reference => "serve-reference",
+            Self::Ours => "ours",
+            Self::Reference => "reference",
+            Self::Nchan => "nginx+nchan",
+        }
+    }
+
+    /// The subcommand of this binary that serves it in a process of its own; `None` for
+    /// nchan, which is nginx.
+    pub fn subcommand(self) -> Option<&'static str> {
+        match self {
+            Self::Ours => Some("serve-ours"),
+            Self::Reference => Some("serve-reference"),
+            Self::Nchan => None,
+        }
+    }
+
+    /// What its streams send once they are open (see [`Readiness`]).
+    pub fn readiness(self) -> Readiness {
+        match self {
+            Self::Ours | Self::Reference => Readiness::FirstEvent,
+            Self::Nchan => Readiness::Comment,
         }
     }
 }
@@ -142,7 +170,7 @@ impl InProcessServer {
     ///
     /// # Errors
     ///
-    /// The I/O error of binding the listener.
+    /// The I/O error of binding the listener; `Unsupported` for nchan.
     pub async fn start(kind: ServerKind) -> io::Result<Self> {
         Self::start_with(kind, &ServeOptions::default()).await
     }
@@ -152,11 +180,16 @@ impl InProcessServer {
     ///
     /// # Errors
     ///
-    /// The I/O error of binding the listener, or of connecting to Redis.
+    /// The I/O error of binding the listener, or of connecting to Redis; `Unsupported` for
+    /// nchan.
     pub async fn start_with(kind: ServerKind, options: &ServeOptions) -> io::Result<Self> {
-        let listener = listen()?;
-        let addr = listener.local_addr()?;
         let (router, state) = match kind {
+            ServerKind::Nchan => {
+                return Err(io::Error::new(
+                    io::ErrorKind::Unsupported,
+                    "nchan is nginx: it runs in processes of its own",
+                ));
+            }
             ServerKind::Ours => {
                 let (hub, backplane) = match &options.redis {
                     Some(url) => {
@@ -179,10 +212,12 @@ impl InProcessServer {
                 (reference(sender.clone()), AppState::Reference(sender))
             }
         };
-        let task = match kind {
+        let listener = listen()?;
+        let addr = listener.local_addr()?;
+        let task = match &state {
             // Ours runs on the tuned server; the reference on what an axum user writes.
-            ServerKind::Ours => tokio::spawn(sse_axum::serve(listener, router).into_future()),
-            ServerKind::Reference => {
+            AppState::Ours(..) => tokio::spawn(sse_axum::serve(listener, router).into_future()),
+            AppState::Reference(_) => {
                 tokio::spawn(async move { axum::serve(listener, router.into_make_service()).await })
             }
         };

@@ -1,4 +1,4 @@
-//! Percentiles of a set of durations.
+//! Percentiles of a set of durations, and the spread of one figure over repeated runs.
 
 use serde::Serialize;
 
@@ -52,6 +52,39 @@ impl Percentiles {
     }
 }
 
+/// The smallest, median and largest of one figure over repeated runs (the median of an even
+/// count is the mean of the middle two).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Spread {
+    pub(crate) min: f64,
+    pub(crate) median: f64,
+    pub(crate) max: f64,
+    pub(crate) count: usize,
+}
+
+impl Spread {
+    /// The spread of `values`; `None` when there are none.
+    pub(crate) fn of(values: impl IntoIterator<Item = f64>) -> Option<Self> {
+        let mut values: Vec<f64> = values.into_iter().collect();
+        if values.is_empty() {
+            return None;
+        }
+        values.sort_by(f64::total_cmp);
+        let n = values.len();
+        let median = if n % 2 == 1 {
+            values[n / 2]
+        } else {
+            (values[n / 2 - 1] + values[n / 2]) / 2.0
+        };
+        Some(Self {
+            min: values[0],
+            median,
+            max: values[n - 1],
+            count: n,
+        })
+    }
+}
+
 fn micros(nanos: u64) -> f64 {
     round(nanos as f64 / 1000.0)
 }
@@ -59,4 +92,26 @@ fn micros(nanos: u64) -> f64 {
 /// Rounds to a tenth.
 fn round(value: f64) -> f64 {
     (value * 10.0).round() / 10.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_spread_has_its_median_in_the_middle() {
+        let odd = Spread::of([3.0, 1.0, 2.0]).unwrap();
+        assert_eq!(
+            (odd.min, odd.median, odd.max, odd.count),
+            (1.0, 2.0, 3.0, 3)
+        );
+        let even = Spread::of([4.0, 1.0, 2.0, 10.0]).unwrap();
+        assert_eq!((even.min, even.median, even.max), (1.0, 3.0, 10.0));
+        let one = Spread::of([7.5]).unwrap();
+        assert_eq!(
+            (one.min, one.median, one.max, one.count),
+            (7.5, 7.5, 7.5, 1)
+        );
+        assert_eq!(Spread::of([]), None);
+    }
 }
