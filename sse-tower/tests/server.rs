@@ -440,3 +440,68 @@ async fn http2_is_served_beside_http1_when_enabled() {
     assert!(over_h2.expect_end().await.is_some());
     assert!(over_h1.expect_end().await.is_some());
 }
+
+/// The server's end of the connection from `client` to `server`, as `/proc/net/tcp` shows it:
+/// its timer kind and how long until the timer fires, in clock ticks.
+#[cfg(target_os = "linux")]
+fn server_side_timer(server: SocketAddr, client: SocketAddr) -> Option<(u8, u64)> {
+    let hex = |addr: SocketAddr| {
+        let SocketAddr::V4(v4) = addr else {
+            panic!("IPv4 only")
+        };
+        format!(
+            "{:08X}:{:04X}",
+            u32::from_le_bytes(v4.ip().octets()),
+            v4.port()
+        )
+    };
+    let (local, remote) = (hex(server), hex(client));
+    let table = std::fs::read_to_string("/proc/net/tcp").unwrap();
+    table.lines().skip(1).find_map(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        if fields[1] != local || fields[2] != remote {
+            return None;
+        }
+        let (kind, when) = fields[5].split_once(':')?;
+        Some((kind.parse().ok()?, u64::from_str_radix(when, 16).ok()?))
+    })
+}
+
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn accepted_connections_have_the_keepalive_timer_armed() {
+    let hub = hub();
+    let server = Running::start(&hub, |serve| serve).await;
+    let socket = TcpSocket::new_v4().unwrap();
+    socket.bind(SocketAddr::from(([127, 0, 0, 1], 0))).unwrap();
+    let client_addr = socket.local_addr().unwrap();
+    let mut stream = socket.connect(server.addr).await.unwrap();
+    stream
+        .write_all(b"GET /?channels=chat HTTP/1.1\r\nhost: localhost\r\n\r\n")
+        .await
+        .unwrap();
+    let mut head = [0; 15];
+    stream.read_exact(&mut head).await.unwrap();
+    assert_eq!(&head, b"HTTP/1.1 200 OK");
+    assert_eq!(hub.connection_count(), 1);
+
+    // The stream's preamble was acknowledged long ago by the time the kernel's delayed
+    // acknowledgement or retransmission timers would show; the one left is keepalive's, due
+    // in at most 30 s (kind 2, in hundredths of a second).
+    let mut timer = None;
+    for _ in 0..100 {
+        timer = server_side_timer(server.addr, client_addr);
+        if matches!(timer, Some((2, when)) if when > 1_000) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let (kind, when) = timer.expect("the server's end of the connection");
+    assert_eq!(kind, 2, "no keepalive timer on the accepted socket");
+    assert!(
+        (2_000..=3_000).contains(&when),
+        "keepalive due in {when} hundredths of a second"
+    );
+    drop(stream);
+    server.shutdown().await;
+}
