@@ -185,7 +185,10 @@ async fn publish_stats_connections_and_disconnects() {
 
     // Disconnect by user: the stream ends.
     let (status, body) = call(admin.delete("/api/sse/users/3/connections")).await;
-    assert_eq!((status, body), (StatusCode::OK, json!({"disconnected": 1})));
+    assert_eq!(
+        (status, body),
+        (StatusCode::OK, json!({"disconnected": 1, "instances": 1}))
+    );
     bob.expect_end().await;
     assert_eq!(hub.connection_count(), 0);
     let (status, _) = call(admin.delete(&format!("/api/sse/connections/{id}"))).await;

@@ -7,7 +7,8 @@ use futures_core::Stream;
 use parking_lot::Mutex;
 
 use crate::{
-    Clock, Cursor, Envelope, HistoryConfig,
+    Clock, Cursor, Envelope, HistoryConfig, InstanceId, UserId,
+    cluster::{Answers, Command, ControlStream, InstanceStats},
     error::BackplaneError,
     history::{History, Lookup},
     queue,
@@ -116,8 +117,8 @@ pub enum Replay {
 pub type EntryStream = Pin<Box<dyn Stream<Item = Result<Entry, BackplaneError>> + Send>>;
 
 /// Sizes a backplane reports for statistics.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase", default)]
 pub struct BackplaneStats {
     /// Entries held for replay (by this process, or in the shared store).
     pub entries: usize,
@@ -210,6 +211,76 @@ pub trait Backplane: Send + Sync + fmt::Debug + 'static {
     /// Sizes for statistics.
     fn stats(&self) -> BackplaneStats {
         BackplaneStats::default()
+    }
+
+    /// The id of this instance on a shared backplane (the hub takes it as its own, and puts it
+    /// in its connection ids); `None` for a process-local one, whose hub draws its own.
+    fn instance(&self) -> Option<InstanceId> {
+        None
+    }
+
+    /// The commands other instances send to this one (see [`cluster`](crate::cluster)), and,
+    /// at the backplane's own pace, [`Command::Stats`] requests whose answers it publishes for
+    /// [`cluster_stats`](Backplane::cluster_stats). `None` for a process-local backplane.
+    ///
+    /// Called once, by [`Hub::run_dispatcher`](crate::Hub::run_dispatcher), which carries out
+    /// every request and answers it.
+    fn control(&self) -> Option<ControlStream> {
+        None
+    }
+
+    /// Sends `command` to every other instance and gathers their answers, waiting a bounded
+    /// time: an instance known to be alive that does not answer in time is named in
+    /// [`Answers::missing`]. A process-local backplane has no other instance.
+    ///
+    /// # Errors
+    ///
+    /// [`BackplaneError`] when the command could not be sent.
+    async fn command(&self, command: &Command) -> Result<Answers, BackplaneError> {
+        let _ = command;
+        Ok(Answers::default())
+    }
+
+    /// The statistics the live instances last published, each within its time to live.
+    ///
+    /// # Errors
+    ///
+    /// [`BackplaneError`] when the store cannot be read.
+    async fn cluster_stats(&self) -> Result<Vec<InstanceStats>, BackplaneError> {
+        Ok(Vec::new())
+    }
+
+    /// Stores a ban for instances that start later (`until` in milliseconds since the Unix
+    /// epoch), or lifts it with `None`. A process-local backplane stores nothing: its hub
+    /// keeps the ban.
+    ///
+    /// # Errors
+    ///
+    /// [`BackplaneError`] when the store cannot be written.
+    async fn store_ban(&self, user: &UserId, until: Option<u64>) -> Result<(), BackplaneError> {
+        let _ = (user, until);
+        Ok(())
+    }
+
+    /// The stored bans that have not ended, read when a hub's dispatcher starts.
+    ///
+    /// # Errors
+    ///
+    /// [`BackplaneError`] when the store cannot be read.
+    async fn bans(&self) -> Result<Vec<(UserId, u64)>, BackplaneError> {
+        Ok(Vec::new())
+    }
+
+    /// The persistent messages the shared store keeps (with their time to live, bounded), so
+    /// that an instance that starts later serves those published before it; read when a
+    /// hub's dispatcher starts. A process-local backplane returns none: its hub's own cache
+    /// has them.
+    ///
+    /// # Errors
+    ///
+    /// [`BackplaneError`] when the store cannot be read.
+    async fn persistent(&self) -> Result<Vec<Entry>, BackplaneError> {
+        Ok(Vec::new())
     }
 }
 

@@ -25,7 +25,12 @@ use crate::{
     queue::{Frame, Queue},
 };
 
-/// Identifies a connection within one hub; written `conn-<n>`.
+/// Identifies a connection: the instance that holds it and its number there.
+///
+/// A hub on a process-local backplane writes `conn-<n>`; a hub on a shared backplane writes
+/// `conn-<instance>-<n>` with its [`InstanceId`](crate::InstanceId), so that an id names one
+/// connection across every instance and a kick or lookup by id works from any of them. Both
+/// forms parse, and a bare number is read as `conn-<n>`.
 ///
 /// # Examples
 ///
@@ -33,33 +38,68 @@ use crate::{
 /// let id: sse_core::ConnectionId = "conn-42".parse().unwrap();
 /// assert_eq!(id.to_string(), "conn-42");
 /// assert_eq!("42".parse::<sse_core::ConnectionId>().unwrap(), id);
+///
+/// let shared: sse_core::ConnectionId = "conn-00000000000000ab-7".parse().unwrap();
+/// assert_eq!(shared.get(), 7);
+/// assert_eq!(shared.instance().unwrap().to_string(), "00000000000000ab");
+/// assert_eq!(shared.to_string(), "conn-00000000000000ab-7");
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct ConnectionId(pub(crate) u64);
+pub struct ConnectionId {
+    /// The instance, 0 on a process-local backplane.
+    pub(crate) instance: u64,
+    pub(crate) seq: u64,
+}
 
 impl ConnectionId {
-    /// The numeric id.
+    pub(crate) const fn new(instance: u64, seq: u64) -> Self {
+        Self { instance, seq }
+    }
+
+    /// The connection's number on its instance.
     pub fn get(self) -> u64 {
-        self.0
+        self.seq
+    }
+
+    /// The instance that holds the connection, when its hub is on a shared backplane.
+    pub fn instance(self) -> Option<crate::InstanceId> {
+        (self.instance != 0).then_some(crate::InstanceId(self.instance))
     }
 }
 
 impl fmt::Display for ConnectionId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "conn-{}", self.0)
+        if self.instance == 0 {
+            write!(f, "conn-{}", self.seq)
+        } else {
+            write!(f, "conn-{:016x}-{}", self.instance, self.seq)
+        }
     }
 }
 
 impl FromStr for ConnectionId {
     type Err = std::num::ParseIntError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        s.strip_prefix("conn-").unwrap_or(s).parse().map(Self)
+        let s = s.strip_prefix("conn-").unwrap_or(s);
+        match s.split_once('-') {
+            Some((instance, seq)) => {
+                Ok(Self::new(u64::from_str_radix(instance, 16)?, seq.parse()?))
+            }
+            None => Ok(Self::new(0, s.parse()?)),
+        }
     }
 }
 
 impl Serialize for ConnectionId {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ConnectionId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
     }
 }
 
@@ -168,12 +208,14 @@ impl ConnectOptions {
 
 /// What the hub knows about an open connection, from
 /// [`Hub::connection_info`](crate::Hub::connection_info).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct ConnectionInfo {
     /// The connection id.
     pub id: ConnectionId,
+    /// The instance that holds the connection.
+    pub instance: crate::InstanceId,
     /// The user, if authenticated.
     pub user_id: Option<UserId>,
     /// The roles.
@@ -194,6 +236,9 @@ pub struct ConnectionInfo {
     pub delivered: u64,
     /// Frames dropped: shed, expired or coalesced.
     pub dropped: u64,
+    /// When the connection's credentials expire (milliseconds since the Unix epoch), if they do.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<u64>,
 }
 
 /// The shared state of one open connection: what routing needs, and its queue.
@@ -213,6 +258,8 @@ pub(crate) struct Connection {
     last_activity: AtomicU64,
     delivered: AtomicU64,
     dropped: AtomicU64,
+    /// When the credentials expire, in milliseconds since the Unix epoch; 0 for never.
+    expires_at: AtomicU64,
     state: Mutex<State>,
     /// See [`ConnectOptions::guard`]: dropped when the connection ends.
     guard: Option<Arc<Guard>>,
@@ -296,7 +343,7 @@ impl Connection {
         queue_capacity: usize,
         now_ms: u64,
     ) -> Self {
-        let (user, roles) = identity.into_parts();
+        let (user, roles, expires_at) = identity.into_parts();
         Self {
             id,
             user,
@@ -308,6 +355,7 @@ impl Connection {
             last_activity: AtomicU64::new(now_ms),
             delivered: AtomicU64::new(0),
             dropped: AtomicU64::new(0),
+            expires_at: AtomicU64::new(expires_at.map_or(0, |at| at.max(1))),
             state: Mutex::new(State {
                 queue: Queue::new(queue_capacity),
                 waker: None,
@@ -512,6 +560,42 @@ impl Connection {
         true
     }
 
+    /// Ends the stream because its credentials expired or were revoked: what is queued is
+    /// dropped unwritten (the client resumes from its last id, and history gives back what it
+    /// may still read), then `refresh` and a final `retry:` of `retry_ms` are written. Returns
+    /// false if it was already ending.
+    pub(crate) fn expire(&self, refresh: Arc<Frame>, retry_ms: u32, counters: &Counters) -> bool {
+        let mut locked = self.lock(counters);
+        if locked.state.closing != Closing::Open {
+            return false;
+        }
+        let cleared = locked.state.queue.clear() as u64;
+        self.count_cleared(cleared, counters);
+        locked.state.queue.push_front(refresh);
+        locked.state.closing = Closing::Ending(retry_ms);
+        Self::release_and_wake(locked);
+        self.end();
+        true
+    }
+
+    /// When the credentials expire (milliseconds since the Unix epoch), if they do.
+    pub(crate) fn expires_at(&self) -> Option<u64> {
+        match self.expires_at.load(Relaxed) {
+            0 => None,
+            at => Some(at),
+        }
+    }
+
+    /// Sets when the credentials expire (`None`: never), and wakes the writer so that a
+    /// server's timer follows.
+    pub(crate) fn set_expiry(&self, at: Option<u64>) {
+        self.expires_at.store(at.map_or(0, |at| at.max(1)), Relaxed);
+        let waker = self.state.lock().waker.take();
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+
     /// Gives back the queue's frames when the receiving half is dropped.
     pub(crate) fn release(&self, counters: &Counters) {
         let cleared = self.lock(counters).state.queue.clear() as u64;
@@ -581,9 +665,10 @@ impl Connection {
         self.state.lock().queue.len()
     }
 
-    pub(crate) fn info(&self) -> ConnectionInfo {
+    pub(crate) fn info(&self, instance: crate::InstanceId) -> ConnectionInfo {
         ConnectionInfo {
             id: self.id,
+            instance,
             user_id: self.user.clone(),
             roles: self.roles.to_vec(),
             permissions: self.permissions.to_vec(),
@@ -594,6 +679,7 @@ impl Connection {
             queue_len: self.queue_len(),
             delivered: self.delivered.load(Relaxed),
             dropped: self.dropped.load(Relaxed),
+            expires_at: self.expires_at(),
         }
     }
 }

@@ -214,6 +214,18 @@ pub enum ConnectError {
     /// The permission resolver failed; answer with the error's status.
     #[error(transparent)]
     Auth(#[from] AuthError),
+    /// The user is banned until `until` (milliseconds since the Unix epoch), by
+    /// [`Hub::ban_user`](crate::Hub::ban_user); answer 403 Forbidden (a browser's
+    /// `EventSource` does not retry after it).
+    #[error("user is banned")]
+    Banned {
+        /// The end of the ban.
+        until: u64,
+    },
+    /// The identity's credentials expired already
+    /// ([`Identity::with_expiry`](crate::Identity::with_expiry)); answer 401 Unauthorized.
+    #[error("credentials expired")]
+    CredentialsExpired,
 }
 
 /// Authentication or authorisation failed, with its HTTP meaning.

@@ -226,6 +226,8 @@ pub struct Identity {
     roles: Vec<Role>,
     #[serde(default)]
     permissions: Vec<Permission>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    expires_at: Option<u64>,
 }
 
 impl Identity {
@@ -272,6 +274,41 @@ impl Identity {
         permissions.into_iter().fold(self, Self::with_permission)
     }
 
+    /// Credentials that expire at `at_ms` (milliseconds since the Unix epoch), as an
+    /// [`Authenticator`](crate::Authenticator) reads them from a token.
+    ///
+    /// A connection refuses an identity already past it
+    /// ([`ConnectError::CredentialsExpired`](crate::error::ConnectError::CredentialsExpired)),
+    /// and an open stream ends at that moment with a `refresh` event whose `data.reason` is
+    /// `auth-expired`, then a final `retry:` (see [`Hub::revoke_user`](crate::Hub::revoke_user)
+    /// and [`Hub::refresh_user`](crate::Hub::refresh_user)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sse_core::{Identity, UserId};
+    ///
+    /// let bob = Identity::user(UserId::from(3)).with_expiry(1_767_225_600_000);
+    /// assert_eq!(bob.expires_at(), Some(1_767_225_600_000));
+    /// assert!(bob.is_expired(1_767_225_600_000));
+    /// assert!(!bob.is_expired(1_767_225_599_999));
+    /// ```
+    #[must_use]
+    pub fn with_expiry(mut self, at_ms: u64) -> Self {
+        self.expires_at = Some(at_ms);
+        self
+    }
+
+    /// When the credentials expire (milliseconds since the Unix epoch), if they do.
+    pub fn expires_at(&self) -> Option<u64> {
+        self.expires_at
+    }
+
+    /// Whether the credentials have expired at `now_ms`.
+    pub fn is_expired(&self, now_ms: u64) -> bool {
+        self.expires_at.is_some_and(|at| now_ms >= at)
+    }
+
     /// The user id, or `None` for an anonymous identity.
     pub fn user_id(&self) -> Option<&UserId> {
         self.user_id.as_ref()
@@ -287,9 +324,9 @@ impl Identity {
         &self.permissions
     }
 
-    /// The user id and roles, for a connection's own copy.
-    pub(crate) fn into_parts(self) -> (Option<UserId>, Vec<Role>) {
-        (self.user_id, self.roles)
+    /// The user id, roles and expiry, for a connection's own copy.
+    pub(crate) fn into_parts(self) -> (Option<UserId>, Vec<Role>, Option<u64>) {
+        (self.user_id, self.roles, self.expires_at)
     }
 
     /// Whether the identity has a user id.
@@ -314,6 +351,7 @@ impl fmt::Debug for Identity {
             .field("user_id", &self.user_id.as_ref().map(UserId::as_str))
             .field("roles", &self.roles)
             .field("permissions", &self.permissions)
+            .field("expires_at", &self.expires_at)
             .finish()
     }
 }

@@ -95,6 +95,7 @@ mod auth;
 mod backplane;
 mod channel;
 mod clock;
+pub mod cluster;
 mod connection;
 mod cursor;
 mod envelope;
@@ -125,6 +126,7 @@ pub use auth::{
 pub use backplane::{Backplane, BackplaneStats, Entry, EntryStream, InMemoryBackplane, Replay};
 pub use channel::Channel;
 pub use clock::{Clock, ManualClock};
+pub use cluster::InstanceId;
 pub use connection::{ConnectOptions, ConnectionId, ConnectionInfo};
 pub use cursor::Cursor;
 pub use envelope::Envelope;

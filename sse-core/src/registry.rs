@@ -6,7 +6,7 @@ use std::{collections::HashMap, hash::Hash, sync::Arc};
 use parking_lot::RwLock;
 
 use crate::{
-    Channel, Clock, ConnectionId, Envelope, Permission, Role, Target, UserId,
+    Channel, Clock, ConnectionId, Envelope, InstanceId, Permission, Role, Target, UserId,
     connection::Connection, hub::Counters,
 };
 
@@ -19,16 +19,48 @@ pub(crate) struct Roster {
     pub(crate) counters: Counters,
     pub(crate) clock: Clock,
     pub(crate) max_batch_bytes: usize,
+    pub(crate) origin: Origin,
+}
+
+/// Where the connections are: the instance, and how their ids and system events are made.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Origin {
+    pub(crate) instance: InstanceId,
+    /// Whether connection ids name the instance (on a shared backplane).
+    pub(crate) in_ids: bool,
+    /// The `retry:` delay that ends a stream, in milliseconds.
+    pub(crate) retry_ms: u32,
+}
+
+impl Origin {
+    /// The id of this instance's `seq`-th connection.
+    pub(crate) fn connection_id(&self, seq: u64) -> ConnectionId {
+        ConnectionId::new(if self.in_ids { self.instance.get() } else { 0 }, seq)
+    }
 }
 
 impl Roster {
-    pub(crate) fn new(clock: Clock, max_batch_bytes: usize) -> Self {
+    pub(crate) fn new(clock: Clock, max_batch_bytes: usize, origin: Origin) -> Self {
         Self {
             registry: RwLock::new(Registry::default()),
             counters: Counters::default(),
             clock,
             max_batch_bytes,
+            origin,
         }
+    }
+
+    /// Ends a connection whose credentials expired or were revoked: it leaves the indices,
+    /// and its stream ends with the `auth-expired` refresh and a final `retry:`. Returns false
+    /// if it was already ending.
+    pub(crate) fn expire(&self, conn: &Connection) -> bool {
+        self.registry.write().remove(conn);
+        let id = format!("{}-auth-expired-{}", self.origin.instance, conn.id.seq);
+        let refresh = crate::queue::Frame::system(
+            crate::system::auth_expired(&id, self.clock.now_ms()),
+            crate::Message::MAX_PRIORITY,
+        );
+        conn.expire(refresh, self.origin.retry_ms, &self.counters)
     }
 
     /// Takes a connection out of the indices and gives back its queue.
@@ -80,12 +112,12 @@ impl ConnSet {
             Self::One(existing) if existing.id == conn.id => {}
             Self::One(existing) => {
                 let mut many = HashMap::with_capacity_and_hasher(2, Hasher::default());
-                many.insert(existing.id.0, Arc::clone(existing));
-                many.insert(conn.id.0, Arc::clone(conn));
+                many.insert(existing.id.seq, Arc::clone(existing));
+                many.insert(conn.id.seq, Arc::clone(conn));
                 *self = Self::Many(many);
             }
             Self::Many(many) => {
-                many.insert(conn.id.0, Arc::clone(conn));
+                many.insert(conn.id.seq, Arc::clone(conn));
             }
         }
     }
@@ -93,7 +125,7 @@ impl ConnSet {
     /// Removes a connection; true when the set is left empty.
     fn remove(&mut self, id: u64) -> bool {
         match self {
-            Self::One(existing) => existing.id.0 == id,
+            Self::One(existing) => existing.id.seq == id,
             Self::Many(many) => {
                 many.remove(&id);
                 match many.len() {
@@ -142,7 +174,7 @@ impl<'a> Iterator for ConnIter<'a> {
 
 impl Registry {
     pub(crate) fn insert(&mut self, conn: &Arc<Connection>) {
-        self.connections.insert(conn.id.0, Arc::clone(conn));
+        self.connections.insert(conn.id.seq, Arc::clone(conn));
         for channel in &conn.channels {
             add(&mut self.by_channel, channel, conn);
         }
@@ -159,7 +191,7 @@ impl Registry {
 
     /// Removes a connection; false if it was not registered.
     pub(crate) fn remove(&mut self, conn: &Connection) -> bool {
-        let id = conn.id.0;
+        let id = conn.id.seq;
         if self.connections.remove(&id).is_none() {
             return false;
         }
@@ -187,7 +219,7 @@ impl Registry {
     }
 
     pub(crate) fn get(&self, id: ConnectionId) -> Option<&Arc<Connection>> {
-        self.connections.get(&id.0)
+        self.connections.get(&id.seq).filter(|conn| conn.id == id)
     }
 
     pub(crate) fn all(&self) -> impl Iterator<Item = &Arc<Connection>> {

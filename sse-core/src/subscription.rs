@@ -97,6 +97,15 @@ impl Subscription {
         self.conn.touch(self.roster.clock.now_ms());
     }
 
+    /// When the connection's credentials expire (milliseconds since the Unix epoch), if they
+    /// do; [`Hub::refresh_user`](crate::Hub::refresh_user) may move it.
+    ///
+    /// The stream ends with the `auth-expired` refresh when it is polled at or after that
+    /// moment; a server wakes it then with a timer of its own (the `Subscription` has none).
+    pub fn expires_at(&self) -> Option<u64> {
+        self.conn.expires_at()
+    }
+
     /// Frames waiting to be written.
     pub fn queue_len(&self) -> usize {
         self.conn.queue_len()
@@ -108,6 +117,11 @@ impl Subscription {
             return Poll::Ready(None);
         }
         let roster = &*self.roster;
+        if let Some(at) = self.conn.expires_at() {
+            if roster.clock.now_ms() >= at {
+                roster.expire(&self.conn);
+            }
+        }
         let next = self
             .conn
             .poll_next(cx, &roster.clock, roster.max_batch_bytes, &roster.counters);

@@ -29,6 +29,10 @@ use crate::{Channel, Connected, Cursor, EventType, FrameBuilder, frame::EventDat
 /// The reason a history-gap `refresh` event gives.
 pub const HISTORY_GAP: &str = "history-gap";
 
+/// The `data.reason` of the `refresh` event that ends a stream whose credentials expired or
+/// were revoked.
+pub const AUTH_EXPIRED: &str = "auth-expired";
+
 /// The `connected` event that opens every stream: what the connection got (its id, channels,
 /// user, whether it resumed) and the heartbeat interval the client can expect.
 ///
@@ -138,6 +142,28 @@ pub(crate) fn history_gap(gap: &HistoryGap<'_>, now_ms: u64) -> Bytes {
     )
 }
 
+/// The `refresh` event that ends a stream whose credentials expired or were revoked: `data`
+/// is `{"reason":"auth-expired"}`. It carries no SSE id, so the client resumes after the last
+/// message it received once it reconnects with fresh credentials.
+pub(crate) fn auth_expired(id: &str, now_ms: u64) -> Bytes {
+    #[derive(Serialize)]
+    struct Data {
+        reason: &'static str,
+    }
+    event(
+        None,
+        &EventData {
+            id,
+            channel: &Channel::SYSTEM,
+            event: &EventType::Refresh,
+            data: &Data {
+                reason: AUTH_EXPIRED,
+            },
+            timestamp: now_ms,
+        },
+    )
+}
+
 fn event<D: Serialize>(id: Option<&Cursor>, data: &EventData<'_, D>) -> Bytes {
     let mut frame = FrameBuilder::with_capacity(256);
     if let Some(id) = id {
@@ -179,7 +205,7 @@ mod tests {
     #[test]
     fn exact_bytes_of_the_connected_and_gap_events() {
         let connected = Connected {
-            connection_id: ConnectionId(3),
+            connection_id: ConnectionId::new(0, 3),
             channels: vec![Channel::CHAT],
             user_id: None,
             resumed: false,

@@ -15,12 +15,15 @@ use redis::{
     aio::{ConnectionManager, ConnectionManagerConfig},
 };
 use sse_core::{
-    Backplane, BackplaneStats, Cursor, Entry, EntryStream, Envelope, Replay, error::BackplaneError,
+    Backplane, BackplaneStats, Cursor, Entry, EntryStream, Envelope, InstanceId, Replay, UserId,
+    cluster::{Answers, Command, ControlStream, InstanceStats},
+    error::BackplaneError,
 };
 use tokio::sync::{oneshot, watch};
 
 use crate::{
     RedisConfig,
+    control::{self, Control},
     reply::{self, EntryId, FIELD},
     tail::{self, Progress},
 };
@@ -33,6 +36,23 @@ const PUBLISH: &str = r"
 redis.call('SET', KEYS[2], ARGV[1], 'NX')
 local epoch = redis.call('GET', KEYS[2])
 local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', ARGV[3], ARGV[4])
+if ARGV[5] ~= '' then
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  redis.call('HSET', KEYS[3], ARGV[5], epoch .. ' ' .. id .. ' ' .. ARGV[4])
+  redis.call('ZADD', KEYS[4], ARGV[6], ARGV[5])
+  for _, field in ipairs(redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', now)) do
+    redis.call('HDEL', KEYS[3], field)
+  end
+  redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', now)
+  local excess = redis.call('ZCARD', KEYS[4]) - tonumber(ARGV[7])
+  if excess > 0 then
+    for _, field in ipairs(redis.call('ZRANGE', KEYS[4], 0, excess - 1)) do
+      redis.call('HDEL', KEYS[3], field)
+    end
+    redis.call('ZREMRANGEBYRANK', KEYS[4], 0, excess - 1)
+  end
+end
 return {epoch, id}
 ";
 
@@ -108,6 +128,8 @@ return {epoch, head, 1, redis.call('XRANGE', KEYS[1], '(' .. ARGV[2], '+', 'COUN
 /// ```
 pub struct RedisBackplane {
     shared: Arc<Shared>,
+    /// This instance's side of the control path.
+    control: Arc<Control>,
     /// The multiplexed connection for publishes and replays; it reconnects by itself.
     conn: ConnectionManager,
     publish_script: Script,
@@ -220,6 +242,7 @@ impl RedisBackplane {
             .map_err(|_| BackplaneError::Timeout(limit))??;
         shared.epoch.store(end.epoch, Relaxed);
         Ok(Arc::new(Self {
+            control: Arc::new(Control::new(&shared.config)),
             shared,
             conn,
             publish_script,
@@ -266,6 +289,22 @@ impl RedisBackplane {
         &self.runtime
     }
 
+    /// Waits until the control channel is subscribed to and the first statistics snapshot is
+    /// written (once a hub's dispatcher answers), at most `limit`.
+    pub(crate) async fn control_ready(&self, limit: Duration) {
+        let mut ready = self.control.ready.subscribe();
+        let _ = tokio::time::timeout(
+            limit,
+            ready.wait_for(|(subscribed, stats)| *subscribed && *stats),
+        )
+        .await;
+    }
+
+    /// This instance's id, which its hub takes as its own.
+    pub fn instance(&self) -> InstanceId {
+        self.control.instance
+    }
+
     /// The tails still running.
     fn tails(&self) -> Vec<watch::Receiver<Option<Progress>>> {
         let mut tails = self.tails.lock();
@@ -283,14 +322,21 @@ impl RedisBackplane {
             let _ = tail.wait_for(Option::is_some).await;
         }
         let bytes = envelope.to_transport();
+        let persistent = control::persistent_field(envelope, &self.shared.config);
+        let (field, until) = persistent.unwrap_or_default();
         let mut invocation = self.publish_script.prepare_invoke();
         invocation
             .key(self.shared.config.key.as_str())
             .key(&self.shared.epoch_key)
+            .key(&self.control.keys.persistent)
+            .key(&self.control.keys.persistent_until)
             .arg(new_epoch())
             .arg(self.shared.config.max_len)
             .arg(FIELD)
-            .arg(&bytes[..]);
+            .arg(&bytes[..])
+            .arg(field)
+            .arg(until)
+            .arg(self.shared.config.persistent_max);
         let (epoch, id): (Value, Value) = invocation
             .invoke_async(&mut self.conn.clone())
             .await
@@ -412,6 +458,51 @@ impl Backplane for RedisBackplane {
             bytes: 0,
             skipped: self.shared.skipped.load(Relaxed),
         }
+    }
+
+    fn instance(&self) -> Option<InstanceId> {
+        Some(self.control.instance)
+    }
+
+    fn control(&self) -> Option<ControlStream> {
+        Some(control::start(
+            Arc::clone(&self.shared),
+            Arc::clone(&self.control),
+            self.conn.clone(),
+            &self.runtime,
+        ))
+    }
+
+    async fn command(&self, command: &Command) -> Result<Answers, BackplaneError> {
+        if self.is_closed() {
+            return Err(BackplaneError::Closed);
+        }
+        self.control
+            .command(&self.shared, &self.conn, command)
+            .await
+    }
+
+    async fn cluster_stats(&self) -> Result<Vec<InstanceStats>, BackplaneError> {
+        self.within_timeout(self.control.live(&self.shared, &self.conn))
+            .await
+    }
+
+    async fn store_ban(&self, user: &UserId, until: Option<u64>) -> Result<(), BackplaneError> {
+        self.within_timeout(
+            self.control
+                .store_ban(&self.shared, &self.conn, user, until),
+        )
+        .await
+    }
+
+    async fn bans(&self) -> Result<Vec<(UserId, u64)>, BackplaneError> {
+        self.within_timeout(self.control.bans(&self.shared, &self.conn))
+            .await
+    }
+
+    async fn persistent(&self) -> Result<Vec<Entry>, BackplaneError> {
+        self.within_timeout(self.control.persistent(&self.shared, &self.conn))
+            .await
     }
 }
 

@@ -30,6 +30,11 @@ pub struct RedisConfig {
     pub(crate) read_count: usize,
     pub(crate) publish_timeout: Duration,
     pub(crate) reconnect_max_delay: Duration,
+    pub(crate) control_timeout: Duration,
+    pub(crate) stats_interval: Duration,
+    pub(crate) stats_ttl: Duration,
+    pub(crate) persistent_max: usize,
+    pub(crate) persistent_ttl: Duration,
 }
 
 impl RedisConfig {
@@ -45,6 +50,17 @@ impl RedisConfig {
     pub const DEFAULT_PUBLISH_TIMEOUT: Duration = Duration::from_secs(2);
     /// The default longest wait between two reconnection attempts.
     pub const DEFAULT_RECONNECT_MAX_DELAY: Duration = Duration::from_secs(1);
+    /// The default time a cluster-wide command waits for the other instances' answers.
+    pub const DEFAULT_CONTROL_TIMEOUT: Duration = Duration::from_secs(1);
+    /// The default interval at which an instance publishes its statistics.
+    pub const DEFAULT_STATS_INTERVAL: Duration = Duration::from_secs(5);
+    /// The default time an instance's published statistics live (and it counts as alive).
+    pub const DEFAULT_STATS_TTL: Duration = Duration::from_secs(15);
+    /// The default number of persistent messages kept for instances that start later.
+    pub const DEFAULT_PERSISTENT_MAX: usize = 1_000;
+    /// The default time a persistent message without a TTL is kept for instances that start
+    /// later (the hub's own default).
+    pub const DEFAULT_PERSISTENT_TTL: Duration = Duration::from_secs(24 * 3600);
 
     /// The stream key (default `sse:stream`). The epoch lives beside it at `<key>:epoch`; both
     /// are used together in Lua scripts, so they must be on the same Redis.
@@ -93,6 +109,42 @@ impl RedisConfig {
         self
     }
 
+    /// How long a cluster-wide command ([`Hub::kick_user`](sse_core::Hub::kick_user),
+    /// [`Hub::ban_user`](sse_core::Hub::ban_user), listings, ...) waits for the other
+    /// instances' answers (default 1 s; at least 1 ms). It stops waiting as soon as every
+    /// instance subscribed to the control channel has answered; a live instance that did not
+    /// answer in time is named in the report's `missing`.
+    pub fn control_timeout(mut self, timeout: Duration) -> Self {
+        self.control_timeout = timeout.max(Duration::from_millis(1));
+        self
+    }
+
+    /// How often the instance publishes its statistics for
+    /// [`Hub::cluster_stats`](sse_core::Hub::cluster_stats), and how long they live (default
+    /// every 5 s, for 15 s). An instance counts as alive while its last snapshot lives, so one
+    /// that dies drops out of the cluster's statistics within `ttl`. The interval is at least
+    /// 1 ms and the time to live at least the interval.
+    pub fn stats(mut self, interval: Duration, ttl: Duration) -> Self {
+        self.stats_interval = interval.max(Duration::from_millis(1));
+        self.stats_ttl = ttl.max(self.stats_interval);
+        self
+    }
+
+    /// How many persistent messages Redis keeps for instances that start later, and for how
+    /// long when a message has no TTL of its own (default 1,000, for 24 h; at least 1). Past
+    /// the count, the messages closest to their end go first.
+    pub fn persistent(mut self, max: usize, ttl: Duration) -> Self {
+        self.persistent_max = max.max(1);
+        self.persistent_ttl = ttl;
+        self
+    }
+
+    /// The pub/sub channel of the control path: `<key>:control`. Answers go to
+    /// `<key>:control:<instance>`.
+    pub fn control_channel(&self) -> String {
+        format!("{}:control", self.key)
+    }
+
     /// The key of the epoch beside the stream: `<key>:epoch`.
     pub fn epoch_key(&self) -> String {
         format!("{}:epoch", self.key)
@@ -108,6 +160,11 @@ impl Default for RedisConfig {
             read_count: Self::DEFAULT_READ_COUNT,
             publish_timeout: Self::DEFAULT_PUBLISH_TIMEOUT,
             reconnect_max_delay: Self::DEFAULT_RECONNECT_MAX_DELAY,
+            control_timeout: Self::DEFAULT_CONTROL_TIMEOUT,
+            stats_interval: Self::DEFAULT_STATS_INTERVAL,
+            stats_ttl: Self::DEFAULT_STATS_TTL,
+            persistent_max: Self::DEFAULT_PERSISTENT_MAX,
+            persistent_ttl: Self::DEFAULT_PERSISTENT_TTL,
         }
     }
 }
@@ -126,6 +183,16 @@ mod tests {
         assert_eq!(c.read_count, 256);
         assert_eq!(c.publish_timeout, Duration::from_secs(2));
         assert_eq!(c.reconnect_max_delay, Duration::from_secs(1));
+        assert_eq!(c.control_timeout, Duration::from_secs(1));
+        assert_eq!(c.control_channel(), "sse:stream:control");
+        assert_eq!(
+            (c.stats_interval, c.stats_ttl),
+            (Duration::from_secs(5), Duration::from_secs(15))
+        );
+        assert_eq!(
+            (c.persistent_max, c.persistent_ttl),
+            (1_000, Duration::from_secs(86_400))
+        );
     }
 
     #[test]

@@ -51,5 +51,9 @@ pub async fn hub(backplane: Arc<RedisBackplane>, builder: HubBuilder) -> Hub {
         // The dispatcher marks itself running before it first polls the backplane's stream.
         let _ = first_poll.await;
     }
+    // The other instances reach this one, and see it, from now on.
+    backplane
+        .control_ready(backplane.config().publish_timeout)
+        .await;
     hub
 }

@@ -142,6 +142,7 @@
 
 mod backplane;
 mod config;
+mod control;
 mod hub;
 mod reply;
 mod tail;

@@ -321,24 +321,24 @@ impl Tail<'_> {
 /// Delays between attempts to reach Redis: doubling from [`FIRST_RETRY`] up to a maximum,
 /// each drawn between half and all of its nominal value so that instances spread out.
 #[derive(Debug)]
-struct Backoff {
+pub(crate) struct Backoff {
     next: Duration,
     max: Duration,
 }
 
 impl Backoff {
-    fn new(max: Duration) -> Self {
+    pub(crate) fn new(max: Duration) -> Self {
         Self {
             next: FIRST_RETRY.min(max),
             max,
         }
     }
 
-    fn reset(&mut self) {
+    pub(crate) fn reset(&mut self) {
         self.next = FIRST_RETRY.min(self.max);
     }
 
-    fn next(&mut self) -> Duration {
+    pub(crate) fn next(&mut self) -> Duration {
         let nominal = self.next;
         self.next = (nominal * 2).min(self.max);
         nominal / 2 + nominal.mul_f64(fastrand::f64()) / 2

@@ -13,7 +13,7 @@ use std::{
 use bytes::{Bytes, BytesMut};
 use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
-use sse_core::{ConnectionId, Subscription, system};
+use sse_core::{Clock, ConnectionId, Subscription, system};
 use tokio::sync::futures::OwnedNotified;
 
 use crate::{heartbeat::Heartbeat, observe::Tracker};
@@ -42,6 +42,7 @@ enum Kind {
 
 pin_project! {
     /// The state of an open stream, in one allocation that also pins the heartbeat waiter.
+    #[project = StreamProjection]
     struct StreamState {
         #[pin]
         tick: OwnedNotified,
@@ -53,6 +54,10 @@ pin_project! {
         subscription: Subscription,
         heartbeat: Arc<Heartbeat>,
         deadline: Option<tokio::time::Instant>,
+        // The credentials' expiry the timer is armed for, and the timer; only for streams
+        // whose credentials expire.
+        expiry: Option<(u64, Pin<Box<tokio::time::Sleep>>)>,
+        clock: Clock,
         retry: Duration,
         wrote_since_tick: bool,
         ended: bool,
@@ -76,6 +81,7 @@ impl SseBody {
         timeout: Option<Duration>,
         retry: Duration,
         tracker: Tracker,
+        clock: Clock,
     ) -> Self {
         let tick = Arc::clone(&heartbeat.notify).notified_owned();
         Self {
@@ -88,6 +94,8 @@ impl SseBody {
                 heartbeat,
                 // A lifetime too long for the clock is no limit.
                 deadline: timeout.and_then(|t| tokio::time::Instant::now().checked_add(t)),
+                expiry: None,
+                clock,
                 retry,
                 // The preamble does not count: the first tick always writes a heartbeat, so a
                 // stream is never silent for more than two intervals.
@@ -170,6 +178,12 @@ fn poll_stream(state: Pin<&mut StreamState>, cx: &mut Context<'_>) -> Poll<Optio
         }
         Poll::Pending => {}
     }
+    if let Poll::Ready(chunk) = poll_expiry(&mut state, cx) {
+        if chunk.is_none() {
+            *state.ended = true;
+        }
+        return Poll::Ready(chunk);
+    }
     loop {
         // Each poll of `tick` takes the heartbeat's lock, which every stream shares; after a
         // write, hyper polls the body again, and the tick need not be polled then.
@@ -205,6 +219,33 @@ fn poll_stream(state: Pin<&mut StreamState>, cx: &mut Context<'_>) -> Poll<Optio
         }
         *state.wrote_since_tick = false;
     }
+}
+
+/// Wakes the stream when its credentials expire: the subscription then ends itself with the
+/// `auth-expired` refresh. The timer follows the expiry when
+/// [`Hub::refresh_user`](sse_core::Hub::refresh_user) moves it (the subscription is woken
+/// then), and is dropped when it has none.
+fn poll_expiry(state: &mut StreamProjection<'_>, cx: &mut Context<'_>) -> Poll<Option<Bytes>> {
+    let Some(at) = state.subscription.expires_at() else {
+        *state.expiry = None;
+        return Poll::Pending;
+    };
+    // Twice at most: the hub's clock may stand a little behind tokio's when the timer fires.
+    for _ in 0..2 {
+        if state.expiry.as_ref().is_none_or(|(armed, _)| *armed != at) {
+            let wait = Duration::from_millis(at.saturating_sub(state.clock.now_ms()));
+            *state.expiry = Some((at, Box::pin(tokio::time::sleep(wait))));
+        }
+        let (_, timer) = state.expiry.as_mut().expect("armed above");
+        if timer.as_mut().poll(cx).is_pending() {
+            return Poll::Pending;
+        }
+        *state.expiry = None;
+        if let Poll::Ready(chunk) = state.subscription.poll_recv(cx) {
+            return Poll::Ready(chunk);
+        }
+    }
+    Poll::Pending
 }
 
 impl fmt::Debug for SseBody {

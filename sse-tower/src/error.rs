@@ -32,6 +32,7 @@ pub struct Rejection {
     code: Cow<'static, str>,
     message: Cow<'static, str>,
     retry_after: Option<Duration>,
+    until: Option<u64>,
 }
 
 impl Rejection {
@@ -46,6 +47,7 @@ impl Rejection {
             code: code.into(),
             message: message.into(),
             retry_after: None,
+            until: None,
         }
     }
 
@@ -104,6 +106,33 @@ impl Rejection {
         rejection
     }
 
+    /// 403 `banned`: the user is banned until `until` (milliseconds since the Unix epoch),
+    /// which the JSON body gives as `"until"`. A browser's `EventSource` does not retry after
+    /// it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sse_tower::error::Rejection;
+    ///
+    /// let rejection = Rejection::banned(1_767_225_600_000);
+    /// assert_eq!(rejection.status(), http::StatusCode::FORBIDDEN);
+    /// assert_eq!(
+    ///     rejection.json_body(),
+    ///     r#"{"error":"banned","message":"this user is banned","until":1767225600000}"#
+    /// );
+    /// ```
+    pub fn banned(until: u64) -> Self {
+        let mut rejection = Self::new(StatusCode::FORBIDDEN, "banned", "this user is banned");
+        rejection.until = Some(until);
+        rejection
+    }
+
+    /// The end of a ban, for [`banned`](Rejection::banned).
+    pub fn until(&self) -> Option<u64> {
+        self.until
+    }
+
     /// The HTTP status.
     pub fn status(&self) -> StatusCode {
         self.status
@@ -126,7 +155,13 @@ impl Rejection {
 
     /// The JSON body.
     pub fn json_body(&self) -> String {
-        serde_json::json!({ "error": self.code, "message": self.message }).to_string()
+        match self.until {
+            Some(until) => {
+                serde_json::json!({ "error": self.code, "message": self.message, "until": until })
+            }
+            None => serde_json::json!({ "error": self.code, "message": self.message }),
+        }
+        .to_string()
     }
 
     /// The HTTP response, with any body type built from `Bytes`.

@@ -186,6 +186,12 @@ impl SseService {
             }
             ConnectError::NoChannels => Rejection::bad_request("no channel to subscribe to"),
             ConnectError::Auth(err) => err.into(),
+            ConnectError::Banned { until } => Rejection::banned(until),
+            ConnectError::CredentialsExpired => Rejection::new(
+                http::StatusCode::UNAUTHORIZED,
+                "credentials_expired",
+                "the credentials expired",
+            ),
             other => Rejection::new(
                 http::StatusCode::INTERNAL_SERVER_ERROR,
                 "internal_error",
@@ -203,6 +209,7 @@ impl SseService {
             config.connection_timeout,
             config.retry,
             tracker,
+            self.hub.clock().clone(),
         );
         let mut response = Response::new(body);
         let headers = response.headers_mut();

@@ -2,19 +2,28 @@
 
 mod support;
 
-use std::time::Duration;
+use std::{
+    future::Future,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    task::{Context, Wake, Waker},
+    time::Duration,
+};
 
 use bytes::Bytes;
 use http::StatusCode;
+use http_body_util::BodyExt;
 use serde_json::json;
 use sse_core::{
-    Channel, EventType, Hub, Message, Role,
-    testing::{Events, decode},
+    Channel, EventType, Hub, Message, Role, UserId,
+    testing::{Events, TestClock, decode},
 };
 use sse_tower::{ChannelRule, SseBody, SseService, StreamConfig};
 use tokio::time::Instant;
 
-use support::{assert_opened, call, get, next_chunk, preamble, user};
+use support::{NOW_MS, assert_opened, call, get, next_chunk, preamble, user};
 
 /// Opens a stream for user 1.
 async fn open(service: &SseService, uri: &str) -> SseBody {
@@ -215,4 +224,94 @@ async fn extreme_durations_saturate_instead_of_panicking() {
         .await
         .unwrap();
     events.expect_message(&report, "data", &json!(2)).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_stream_ends_when_its_credentials_expire_and_follows_an_identity_refresh() {
+    let clock = TestClock::new(NOW_MS);
+    let hub = clock.hub().build();
+    let service = SseService::new(
+        hub.clone(),
+        StreamConfig::new([Channel::CHAT]).heartbeat_interval(Duration::from_secs(3600)),
+    );
+    let start = Instant::now();
+    let expiring = user(1).with_expiry(NOW_MS + 10_000);
+    let body = assert_opened(call(&service, get("/").extension(expiring.clone())).await);
+    let mut events = Events::from_body(body).wait(Duration::from_secs(60));
+    events.expect_event("connected").await;
+    let report = hub
+        .refresh_user(&UserId::from(1), Some(NOW_MS + 20_000))
+        .await;
+    assert_eq!(report.affected, 1);
+
+    // The old expiry passes: nothing happens.
+    clock.advance(Duration::from_secs(10)).await;
+    let sent = hub.send(message("after the old expiry")).await.unwrap();
+    events
+        .expect_message(&sent, "data", &json!("after the old expiry"))
+        .await;
+    // The reader waits (polled once, so that it is parked on the body) while the clock moves:
+    // the body's own timer must wake it.
+    let mut refresh = Box::pin(events.expect_event("refresh"));
+    let woken = Arc::new(Woken::default());
+    let waker = Waker::from(Arc::clone(&woken));
+    let parked = refresh.as_mut().poll(&mut Context::from_waker(&waker));
+    assert!(parked.is_pending());
+    clock.advance(Duration::from_secs(10)).await;
+    assert!(
+        woken.0.load(Ordering::SeqCst),
+        "the expiry did not wake the stream"
+    );
+    let refresh = refresh.await;
+    assert!(refresh.is_auth_expired(), "{refresh}");
+    assert_eq!(start.elapsed(), Duration::from_secs(20));
+    assert_eq!(events.expect_end().await, Some(Duration::from_millis(3000)));
+    assert_eq!(hub.connection_count(), 0);
+
+    // The same credentials again: 401.
+    let response = call(&service, get("/").extension(expiring)).await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&body).unwrap(),
+        json!({"error": "credentials_expired", "message": "the credentials expired"})
+    );
+}
+
+#[tokio::test]
+async fn a_banned_user_is_refused_with_403_and_the_end_of_the_ban() {
+    let hub = Hub::new();
+    let service = SseService::new(hub.clone(), StreamConfig::new([Channel::CHAT]));
+    let mut events = Events::from_body(open(&service, "/").await);
+    events.expect_event("connected").await;
+    let report = hub
+        .ban_user(&UserId::from(1), Duration::from_secs(600))
+        .await;
+    assert_eq!(report.affected, 1);
+    assert_eq!(events.expect_end().await, Some(Duration::from_millis(3000)));
+
+    let response = call(&service, get("/").extension(user(1))).await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let until = hub.banned_until(&UserId::from(1)).unwrap();
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&body).unwrap(),
+        json!({"error": "banned", "message": "this user is banned", "until": until})
+    );
+    // Others still connect.
+    assert_opened(call(&service, get("/").extension(user(2))).await);
+}
+
+fn message(data: &str) -> Message {
+    Message::new(Channel::CHAT, EventType::Data, json!(data))
+}
+
+/// A waker that records that it was woken.
+#[derive(Default)]
+struct Woken(AtomicBool);
+
+impl Wake for Woken {
+    fn wake(self: Arc<Self>) {
+        self.0.store(true, Ordering::SeqCst);
+    }
 }

@@ -1,11 +1,11 @@
 //! The demo's HTTP API: publish, statistics, connections, chat, login.
 
-use std::net::SocketAddr;
+use std::{net::SocketAddr, time::Duration};
 
 use axum::{
     Json,
     body::Bytes,
-    extract::{ConnectInfo, Path, State},
+    extract::{ConnectInfo, Path, Query, State, rejection::QueryRejection},
     http::{HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
@@ -24,64 +24,130 @@ pub async fn publish(_admin: Admin, state: State<AppState>, body: Bytes) -> Resp
     crate::publish::publish(State(state.hub.clone()), body).await
 }
 
-/// `GET /api/sse/stats` (admin).
+/// `GET /api/sse/stats` (admin): this instance's statistics, and with a shared backplane
+/// `"cluster"`: every live instance's and their totals.
 pub async fn stats(_admin: Admin, State(state): State<AppState>) -> Json<Value> {
-    Json(json!(state.hub.stats()))
+    let mut stats = json!(state.hub.stats());
+    if state.hub.is_shared() {
+        stats["cluster"] = json!(state.hub.cluster_stats().await);
+    }
+    Json(stats)
 }
 
-/// `GET /api/sse/connections` (admin).
+/// `GET /api/sse/connections` (admin): the open connections of every instance.
 pub async fn connections(_admin: Admin, State(state): State<AppState>) -> Json<Value> {
-    Json(json!(state.hub.connections()))
+    Json(json!(state.hub.cluster_connections(None).await.connections))
 }
 
-/// The open connection `id` names; any other id, malformed ones included, is not open (404).
-fn open_connection(hub: &sse_core::Hub, id: &str) -> Result<ConnectionId, ApiError> {
-    id.parse::<ConnectionId>()
-        .ok()
-        .filter(|id| hub.connection_info(*id).is_some())
-        .ok_or_else(|| ApiError(Rejection::not_found(format!("connection {id} is not open"))))
+/// 404 for a connection that is not open.
+fn not_open(id: &str) -> ApiError {
+    ApiError(Rejection::not_found(format!("connection {id} is not open")))
 }
 
-/// `GET /api/sse/connections/{id}` (admin); 404 if it is not open.
+/// `GET /api/sse/connections/{id}` (admin), on any instance; 404 if it is not open (any id
+/// that is not an open connection's, malformed ones included).
 pub async fn connection(
     _admin: Admin,
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let id = open_connection(&state.hub, &id)?;
+    let Ok(connection) = id.parse::<ConnectionId>() else {
+        return Err(not_open(&id));
+    };
     state
         .hub
-        .connection_info(id)
+        .cluster_connection_info(connection)
+        .await
         .map(|info| Json(json!(info)))
-        .ok_or_else(|| ApiError(Rejection::not_found(format!("connection {id} is not open"))))
+        .ok_or_else(|| not_open(&id))
 }
 
-/// `DELETE /api/sse/connections/{id}` (admin); 404 if it is not open.
+/// `DELETE /api/sse/connections/{id}` (admin), on any instance; 404 if it is not open.
 pub async fn disconnect(
     _admin: Admin,
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let id = open_connection(&state.hub, &id)?;
-    if state.hub.disconnect(id) {
-        Ok(Json(json!({ "disconnected": 1 })))
-    } else {
-        Err(ApiError(Rejection::not_found(format!(
-            "connection {id} is not open"
-        ))))
+    let Ok(connection) = id.parse::<ConnectionId>() else {
+        return Err(not_open(&id));
+    };
+    match state.hub.kick(connection).await.affected {
+        0 => Err(not_open(&id)),
+        n => Ok(Json(json!({ "disconnected": n }))),
     }
 }
 
-/// `DELETE /api/sse/users/{userId}/connections` (admin).
+/// The user of a path, or 400.
+fn user_id(user: &str) -> Result<UserId, ApiError> {
+    UserId::new(user).map_err(|e| ApiError(Rejection::bad_request(e.to_string())))
+}
+
+/// The query of `DELETE /api/sse/users/{userId}/connections`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KickQuery {
+    /// Also ban the user for this many seconds.
+    ban: Option<String>,
+}
+
+/// The longest ban the demo accepts: a year.
+const MAX_BAN_SECS: u64 = 365 * 24 * 3600;
+
+/// `DELETE /api/sse/users/{userId}/connections[?ban=SECONDS]` (admin): ends the user's streams
+/// on every instance, and with `ban` refuses their connections (403) for that long.
 pub async fn disconnect_user(
     _admin: Admin,
     State(state): State<AppState>,
     Path(user): Path<String>,
+    query: Result<Query<KickQuery>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    let user = UserId::new(&user).map_err(|e| ApiError(Rejection::bad_request(e.to_string())))?;
-    Ok(Json(
-        json!({ "disconnected": state.hub.disconnect_user(&user) }),
-    ))
+    let user = user_id(&user)?;
+    let Query(query) = query.map_err(|e| ApiError(Rejection::bad_request(e.body_text())))?;
+    let report = match query.ban {
+        None => state.hub.kick_user(&user).await,
+        Some(secs) => {
+            let secs = secs
+                .parse::<u64>()
+                .ok()
+                .filter(|secs| (1..=MAX_BAN_SECS).contains(secs))
+                .ok_or_else(|| {
+                    ApiError(Rejection::bad_request(format!(
+                        "ban must be a number of seconds from 1 to {MAX_BAN_SECS}, not {secs:?}"
+                    )))
+                })?;
+            state.hub.ban_user(&user, Duration::from_secs(secs)).await
+        }
+    };
+    Ok(Json(json!({
+        "disconnected": report.affected,
+        "instances": report.instances.len(),
+    })))
+}
+
+/// `DELETE /api/sse/users/{userId}/ban` (admin): lifts the user's ban on every instance; 204.
+pub async fn unban_user(
+    _admin: Admin,
+    State(state): State<AppState>,
+    Path(user): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let user = user_id(&user)?;
+    state.hub.unban_user(&user).await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /api/sse/users/{userId}/revoke` (admin): ends the user's streams on every instance
+/// with the `auth-expired` refresh.
+pub async fn revoke_user(
+    _admin: Admin,
+    State(state): State<AppState>,
+    Path(user): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let user = user_id(&user)?;
+    let report = state.hub.revoke_user(&user).await;
+    Ok(Json(json!({
+        "revoked": report.affected,
+        "instances": report.instances.len(),
+    })))
 }
 
 /// `GET /metrics`: the Prometheus text exposition.

@@ -6,7 +6,7 @@ use axum::{
     http::{StatusCode, request::Parts},
     response::{IntoResponse, Response},
 };
-use sse_core::{Authenticator, Identity, error::AuthError};
+use sse_core::{Authenticator, Clock, Identity, error::AuthError};
 use sse_tower::error::Rejection;
 
 use super::{
@@ -56,28 +56,33 @@ pub fn token(parts: &Parts) -> Option<(String, TokenSource)> {
 #[derive(Debug, Clone)]
 pub struct TokenAuth {
     users: Users,
+    clock: Clock,
 }
 
 impl TokenAuth {
-    /// Authenticates against `users`.
-    pub fn new(users: Users) -> Self {
-        Self { users }
+    /// Authenticates against `users`, telling expired tokens by `clock`.
+    pub fn new(users: Users, clock: Clock) -> Self {
+        Self { users, clock }
     }
 
-    /// The user of a request: `Ok(None)` without a token, an error for an unknown one.
+    /// The user of a request: `Ok(None)` without a token, an error for an unknown or expired
+    /// one.
     pub fn user(&self, parts: &Parts) -> Result<Option<DemoUser>, AuthError> {
-        match token(parts) {
-            None => Ok(None),
-            Some((token, _)) if token.is_empty() => Ok(None),
-            Some((token, _)) => self
-                .users
-                .by_token(&token)
-                .cloned()
-                .map(Some)
-                .ok_or_else(|| {
-                    AuthError::new(StatusCode::UNAUTHORIZED, "invalid_token", "unknown token")
-                }),
+        let user = match token(parts) {
+            None => return Ok(None),
+            Some((token, _)) if token.is_empty() => return Ok(None),
+            Some((token, _)) => self.users.by_token(&token).ok_or_else(|| {
+                AuthError::new(StatusCode::UNAUTHORIZED, "invalid_token", "unknown token")
+            })?,
+        };
+        if user.is_expired(self.clock.now_ms()) {
+            return Err(AuthError::new(
+                StatusCode::UNAUTHORIZED,
+                "token_expired",
+                "the token expired",
+            ));
         }
+        Ok(Some(user.clone()))
     }
 }
 

@@ -52,7 +52,7 @@ impl std::fmt::Debug for AppState {
 
 /// The stream endpoint's configuration: every channel; `admin-actions` for admins; personal
 /// channels for signed-in users; the rest open to anonymous visitors.
-pub fn stream_config(users: &Users) -> StreamConfig {
+pub fn stream_config(auth: &TokenAuth) -> StreamConfig {
     let signed_in = ChannelRule::new().require_auth();
     StreamConfig::new(Channel::WELL_KNOWN)
         .channel_rule(
@@ -64,12 +64,12 @@ pub fn stream_config(users: &Users) -> StreamConfig {
         .channel_rule(Channel::CHAT, signed_in)
         .rate_limit(RateLimit::new(120, Duration::from_secs(60)))
         .max_streams_per_user(20)
-        .authenticator(TokenAuth::new(users.clone()))
+        .authenticator(auth.clone())
 }
 
 /// The application's router.
 pub fn app(state: AppState) -> Router {
-    let config = stream_config(&state.users);
+    let config = stream_config(&state.auth);
     Router::new()
         .route("/", get(assets::index))
         .route("/app.js", get(assets::app_js))
@@ -87,6 +87,8 @@ pub fn app(state: AppState) -> Router {
             "/api/sse/users/{user}/connections",
             delete(api::disconnect_user),
         )
+        .route("/api/sse/users/{user}/ban", delete(api::unban_user))
+        .route("/api/sse/users/{user}/revoke", post(api::revoke_user))
         .route("/api/login", post(api::login))
         .route("/api/logout", post(api::logout))
         .route("/api/me", get(api::me))
@@ -127,7 +129,7 @@ pub fn redacted(url: &str) -> String {
 /// The state for `users` on `hub`, without a metrics recorder.
 pub fn state(hub: Hub, users: Users) -> AppState {
     AppState {
-        auth: TokenAuth::new(users.clone()),
+        auth: TokenAuth::new(users.clone(), hub.clock().clone()),
         hub,
         users,
         metrics: None,

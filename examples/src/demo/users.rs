@@ -22,14 +22,27 @@ pub struct DemoUser {
     /// Permissions granted directly.
     #[serde(default)]
     pub permissions: Vec<Permission>,
+    /// When the token expires, in milliseconds since the Unix epoch: it is refused from then
+    /// on (401), and a stream opened with it ends then with the `auth-expired` refresh.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<u64>,
 }
 
 impl DemoUser {
     /// The identity this user connects with.
     pub fn identity(&self) -> Identity {
-        Identity::user(self.user_id.clone())
+        let identity = Identity::user(self.user_id.clone())
             .with_roles(self.roles.iter().cloned())
-            .with_permissions(self.permissions.iter().cloned())
+            .with_permissions(self.permissions.iter().cloned());
+        match self.expires_at {
+            Some(at) => identity.with_expiry(at),
+            None => identity,
+        }
+    }
+
+    /// Whether the token has expired at `now_ms`.
+    pub fn is_expired(&self, now_ms: u64) -> bool {
+        self.expires_at.is_some_and(|at| now_ms >= at)
     }
 
     /// The display name, or the user id.
@@ -65,6 +78,7 @@ impl Users {
                     name: Some(name.to_owned()),
                     roles: roles.iter().map(|r| Role::from_static(r)).collect(),
                     permissions: perms.iter().map(|p| Permission::from_static(p)).collect(),
+                    expires_at: None,
                 }
             };
         Self::new(vec![

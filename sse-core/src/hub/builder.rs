@@ -14,8 +14,11 @@ use parking_lot::Mutex;
 
 use super::{Hub, HubConfig, HubInner, Ids, Mode, Shared};
 use crate::{
-    Backplane, Clock, HistoryConfig, IdentityPermissions, InMemoryBackplane, PermissionResolver,
-    Role, envelope::Limits, persistent::PersistentCache, registry::Roster,
+    Backplane, Clock, HistoryConfig, IdentityPermissions, InMemoryBackplane, InstanceId,
+    PermissionResolver, Role,
+    envelope::Limits,
+    persistent::PersistentCache,
+    registry::{Origin, Roster},
 };
 
 /// Builds a [`Hub`].
@@ -178,12 +181,14 @@ impl HubBuilder {
                 self.clock.clone(),
             ))
         });
+        let instance = backplane.instance().unwrap_or_else(InstanceId::random);
         let mode = match backplane.subscribe() {
             None => Mode::Local {
                 sequencer: tokio::sync::Mutex::new(()),
             },
             Some(stream) => Mode::Shared(Shared {
                 stream: Mutex::new(Some(stream)),
+                control: Mutex::new(backplane.control()),
                 dispatcher_running: AtomicBool::new(false),
                 waiters: Mutex::new(HashMap::new()),
                 next_send: AtomicU64::new(0),
@@ -192,7 +197,16 @@ impl HubBuilder {
         };
         Hub {
             inner: Arc::new(HubInner {
-                roster: Arc::new(Roster::new(self.clock.clone(), self.max_batch_bytes)),
+                roster: Arc::new(Roster::new(
+                    self.clock.clone(),
+                    self.max_batch_bytes,
+                    Origin {
+                        instance,
+                        // Connection ids name their instance only where there are several.
+                        in_ids: matches!(mode, Mode::Shared(_)),
+                        retry_ms: millis(self.reconnect_retry),
+                    },
+                )),
                 config: HubConfig {
                     limits: Limits {
                         max_payload: self.max_payload,
@@ -213,8 +227,9 @@ impl HubBuilder {
                 backplane,
                 mode,
                 resolver: self.resolver,
+                bans: Mutex::new(HashMap::new()),
                 ids: Ids {
-                    prefix: format!("{:016x}", fastrand::u64(..)),
+                    prefix: instance.to_string(),
                     next_connection: AtomicU64::new(0),
                     next_message: AtomicU64::new(0),
                 },

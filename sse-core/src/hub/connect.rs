@@ -7,7 +7,7 @@ use std::{
 
 use super::{Counters, Hub, HubInner};
 use crate::{
-    ConnectOptions, ConnectionId, Cursor, Entry, Message, Replay, Subscription,
+    ConnectOptions, Cursor, Entry, Message, Replay, Subscription,
     connection::Connection,
     error::ConnectError,
     queue::Frame,
@@ -28,8 +28,10 @@ impl Hub {
     /// # Errors
     ///
     /// [`ConnectError::ShuttingDown`] after [`shutdown`](Hub::shutdown),
-    /// [`ConnectError::NoChannels`] when no channel is given, and [`ConnectError::Auth`] when the
-    /// permission resolver refuses.
+    /// [`ConnectError::NoChannels`] when no channel is given, [`ConnectError::Banned`] for a
+    /// user banned by [`ban_user`](Hub::ban_user), [`ConnectError::CredentialsExpired`] for an
+    /// identity past its expiry, and [`ConnectError::Auth`] when the permission resolver
+    /// refuses.
     pub async fn connect(&self, options: ConnectOptions) -> Result<Subscription, ConnectError> {
         let inner = &self.inner;
         if inner.shutting_down.load(Relaxed) {
@@ -44,6 +46,15 @@ impl Hub {
         if channels.is_empty() {
             return Err(ConnectError::NoChannels);
         }
+        let now = inner.roster.clock.now_ms();
+        if options.identity.is_expired(now) {
+            return Err(ConnectError::CredentialsExpired);
+        }
+        if let Some(user) = options.identity.user_id() {
+            if let Some(until) = inner.banned_until(user, now) {
+                return Err(ConnectError::Banned { until });
+            }
+        }
         channels.shrink_to_fit();
         let mut permissions = match options.permissions {
             Some(permissions) => permissions,
@@ -54,7 +65,9 @@ impl Hub {
         permissions.shrink_to_fit();
         let roster = &inner.roster;
         let now = roster.clock.now_ms();
-        let id = ConnectionId(inner.ids.next_connection.fetch_add(1, Relaxed) + 1);
+        let id = roster
+            .origin
+            .connection_id(inner.ids.next_connection.fetch_add(1, Relaxed) + 1);
         let conn = Arc::new(
             Connection::new(
                 id,
@@ -86,7 +99,7 @@ impl Hub {
         let last_event_id = options.last_event_id;
         let earlier = inner.earlier(&conn, last_event_id.as_ref()).await;
         let frames = earlier.entries.iter().map(Entry::queued).collect();
-        let gap_id = format!("{}-gap-{}", inner.ids.prefix, conn.id.0);
+        let gap_id = format!("{}-gap-{}", inner.ids.prefix, conn.id.seq);
         let refresh = |resume_from: Option<Cursor>| {
             let gap = HistoryGap {
                 id: &gap_id,
@@ -170,7 +183,9 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::{Channel, EventType, Identity, Message, UserId, hub::Tally, testing::drain};
+    use crate::{
+        Channel, ConnectionId, EventType, Identity, Message, UserId, hub::Tally, testing::drain,
+    };
 
     fn message(n: u64) -> Message {
         Message::new(Channel::CHAT, EventType::Data, json!(n))
@@ -220,7 +235,7 @@ mod tests {
         let third = appended(&hub, message(3).retryable(false)).await;
         let fourth = appended(&hub, message(4)).await;
         let conn = Arc::new(Connection::new(
-            ConnectionId(99),
+            ConnectionId::new(0, 99),
             Identity::user(UserId::from(1_u64)),
             Vec::new(),
             vec![Channel::CHAT],

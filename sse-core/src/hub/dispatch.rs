@@ -1,9 +1,15 @@
 //! Dispatch: routing each log entry to this instance's connections.
 
-use std::sync::{Arc, atomic::Ordering::Relaxed};
+use std::{
+    sync::{Arc, atomic::Ordering::Relaxed},
+    task::Poll,
+};
 
 use super::{Hub, HubInner, Mode, Tally};
-use crate::{Entry, Message, connection::Offered, error::BackplaneError, queue::Frame, system};
+use crate::{
+    Entry, Message, cluster::ControlRequest, connection::Offered, error::BackplaneError,
+    queue::Frame, system,
+};
 
 /// What dispatching one entry did on this instance.
 #[derive(Debug, Default, Clone, Copy)]
@@ -28,6 +34,8 @@ impl Hub {
         let Some(mut stream) = shared.stream.lock().take() else {
             return;
         };
+        let mut control = shared.control.lock().take();
+        inner.load_shared_state().await;
         shared.dispatcher_running.store(true, Relaxed);
         struct Running<'a>(&'a super::Shared);
         impl Drop for Running<'_> {
@@ -38,9 +46,30 @@ impl Hub {
             }
         }
         let _running = Running(shared);
-        while let Some(item) =
-            std::future::poll_fn(|cx| futures_core::Stream::poll_next(stream.as_mut(), cx)).await
-        {
+        enum Next {
+            Control(ControlRequest),
+            Entry(Option<Result<Entry, BackplaneError>>),
+        }
+        loop {
+            let next = std::future::poll_fn(|cx| {
+                if let Some(requests) = control.as_mut() {
+                    match requests.as_mut().poll_next(cx) {
+                        Poll::Ready(Some(request)) => return Poll::Ready(Next::Control(request)),
+                        Poll::Ready(None) => control = None,
+                        Poll::Pending => {}
+                    }
+                }
+                stream.as_mut().poll_next(cx).map(Next::Entry)
+            })
+            .await;
+            let item = match next {
+                Next::Control(request) => {
+                    self.answer(request);
+                    continue;
+                }
+                Next::Entry(None) => break,
+                Next::Entry(Some(item)) => item,
+            };
             match item {
                 Ok(entry) => {
                     let dispatched = inner.dispatch(&entry);
@@ -80,7 +109,7 @@ impl HubInner {
         let mut too_slow = Vec::new();
         let mut tally = Tally::default();
         for conn in conns {
-            let id = format!("{}-gap-{}", self.ids.prefix, conn.id.0);
+            let id = format!("{}-gap-{}", self.ids.prefix, conn.id.seq);
             let gap = system::HistoryGap {
                 id: &id,
                 resume_from: None,

@@ -7,13 +7,14 @@ use crate::{ConnectionId, UserId, connection::Connection, hub::builder::millis};
 
 /// Why the hub ends a stream (slow clients are ended where their queue overflows).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum CloseReason {
+pub(super) enum CloseReason {
     Disconnected,
     Shutdown,
 }
 
 impl Hub {
-    /// Ends one connection's stream (after a final `retry:`). Returns false if it is not open.
+    /// Ends one connection's stream on this instance (after a final `retry:`). Returns false
+    /// if it is not open here; [`kick`](Hub::kick) finds it on any instance.
     pub fn disconnect(&self, id: ConnectionId) -> bool {
         let conns = self
             .inner
@@ -22,7 +23,8 @@ impl Hub {
         self.inner.close(&conns, CloseReason::Disconnected) > 0
     }
 
-    /// Ends every stream of one user. Returns how many were ended.
+    /// Ends every stream of one user on this instance. Returns how many were ended;
+    /// [`kick_user`](Hub::kick_user) ends them on every instance.
     pub fn disconnect_user(&self, user: &UserId) -> usize {
         let conns = self
             .inner
@@ -46,7 +48,7 @@ impl Hub {
 impl HubInner {
     /// Ends the streams of connections already taken out of the registry; returns how many
     /// were still open.
-    fn close(&self, conns: &[Arc<Connection>], reason: CloseReason) -> usize {
+    pub(super) fn close(&self, conns: &[Arc<Connection>], reason: CloseReason) -> usize {
         let retry_ms = self.config.reconnect_retry_ms;
         let counters = &self.roster.counters;
         conns

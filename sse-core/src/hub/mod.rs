@@ -5,6 +5,7 @@
 //! replays what they missed, [`lifecycle`] ends them, and [`stats`] counts and lists.
 
 mod builder;
+mod cluster;
 mod connect;
 mod dispatch;
 mod lifecycle;
@@ -30,8 +31,8 @@ pub(crate) use stats::{Counters, Tally};
 pub use stats::{HubStats, MemoryStats};
 
 use crate::{
-    Backplane, Clock, Cursor, EntryStream, MessageId, PermissionResolver, Role, envelope::Limits,
-    persistent::PersistentCache, registry::Roster,
+    Backplane, Clock, Cursor, EntryStream, InstanceId, MessageId, PermissionResolver, Role, UserId,
+    cluster::ControlStream, envelope::Limits, persistent::PersistentCache, registry::Roster,
 };
 use dispatch::Dispatched;
 
@@ -114,6 +115,8 @@ pub(crate) struct HubInner {
     mode: Mode,
     persistent: PersistentCache,
     resolver: Arc<dyn PermissionResolver>,
+    /// Banned users and the end of their ban (milliseconds since the Unix epoch).
+    bans: Mutex<HashMap<UserId, u64>>,
     ids: Ids,
     shutting_down: AtomicBool,
 }
@@ -144,6 +147,8 @@ enum Mode {
 struct Shared {
     /// The backplane's entry stream, until the dispatcher takes it.
     stream: Mutex<Option<EntryStream>>,
+    /// The backplane's control stream, until the dispatcher takes it.
+    control: Mutex<Option<ControlStream>>,
     dispatcher_running: AtomicBool,
     /// Sends waiting for their message to come back, by send token.
     waiters: Mutex<HashMap<String, Waiter>>,
@@ -246,6 +251,16 @@ impl Hub {
     /// The hub's clock.
     pub fn clock(&self) -> &Clock {
         &self.inner.roster.clock
+    }
+
+    /// This instance's id: its shared backplane's, or drawn at random.
+    pub fn instance(&self) -> InstanceId {
+        self.inner.roster.origin.instance
+    }
+
+    /// Whether the backplane is shared between instances.
+    pub fn is_shared(&self) -> bool {
+        matches!(self.inner.mode, Mode::Shared(_))
     }
 
     /// The permission resolver applied when a connection opens.

@@ -63,13 +63,13 @@ impl Hub {
     /// What the hub knows about one connection, or `None` if it is not open.
     pub fn connection_info(&self, id: ConnectionId) -> Option<ConnectionInfo> {
         let conn = self.inner.roster.registry.read().get(id).cloned();
-        conn.map(|c| c.info())
+        conn.map(|c| c.info(self.instance()))
     }
 
     /// Every open connection, ordered by id.
     pub fn connections(&self) -> Vec<ConnectionInfo> {
         let conns: Vec<_> = self.inner.roster.registry.read().all().cloned().collect();
-        sorted(conns.iter().map(|c| c.info()))
+        sorted(conns.iter().map(|c| c.info(self.instance())))
     }
 
     /// The open connections of one user, ordered by id.
@@ -82,7 +82,7 @@ impl Hub {
             .of_user(user)
             .cloned()
             .collect();
-        sorted(conns.iter().map(|c| c.info()))
+        sorted(conns.iter().map(|c| c.info(self.instance())))
     }
 }
 
@@ -121,7 +121,7 @@ fn sorted(infos: impl Iterator<Item = ConnectionInfo>) -> Vec<ConnectionInfo> {
 /// assert_eq!(serde_json::to_value(&stats)?["totalConnections"], 1);
 /// # Ok(()) }
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct HubStats {
@@ -169,7 +169,7 @@ pub struct HubStats {
 }
 
 /// Bytes the hub holds, by purpose.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct MemoryStats {

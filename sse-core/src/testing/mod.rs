@@ -165,6 +165,14 @@ impl Event {
         self.event.is_empty()
     }
 
+    /// Whether this is the `refresh` event that ends a stream whose credentials expired or were
+    /// revoked.
+    pub fn is_auth_expired(&self) -> bool {
+        self.event == "refresh"
+            && serde_json::from_str::<Value>(&self.data)
+                .is_ok_and(|json| json["data"]["reason"] == system::AUTH_EXPIRED)
+    }
+
     /// Whether this is the `refresh` event telling a resuming client that history no longer
     /// reaches its cursor.
     pub fn is_history_gap(&self) -> bool {

@@ -14,6 +14,7 @@ use sse_core::{
 mod support;
 
 mod clock;
+mod cluster;
 mod delivery;
 mod exactly_once;
 mod lifecycle;

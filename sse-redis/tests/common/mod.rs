@@ -77,10 +77,15 @@ impl Drop for TestKey {
         if let Ok(mut conn) = redis::Client::open(self.url.as_str())
             .and_then(|c| c.get_connection_with_timeout(Duration::from_secs(2)))
         {
-            let _: redis::RedisResult<()> = redis::cmd("DEL")
-                .arg(&self.key)
-                .arg(format!("{}:epoch", self.key))
-                .query(&mut conn);
+            // The stream, its epoch, and the control path's keys (instances, bans, persistent
+            // messages).
+            let keys: Vec<String> = redis::cmd("KEYS")
+                .arg(format!("{}*", self.key))
+                .query(&mut conn)
+                .unwrap_or_default();
+            if !keys.is_empty() {
+                let _: redis::RedisResult<()> = redis::cmd("DEL").arg(keys).query(&mut conn);
+            }
         }
     }
 }
