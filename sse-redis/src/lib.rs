@@ -79,8 +79,38 @@
 //! cluster-wide: the length of the shared stream (`XLEN`, refreshed by each `XREAD`, so at most
 //! [`block`](RedisConfig::block) old); `backplane.bytes` and `memory.history` are 0, because
 //! the history lives in Redis. A [`SendReport`](sse_core::SendReport) counts the sending
-//! instance's recipients only. Persistent messages are cached by every instance from what it
-//! dispatched, so an instance started after a persistent message was sent does not have it.
+//! instance's recipients only. [`Hub::cluster_stats`](sse_core::Hub::cluster_stats) gives every
+//! live instance's numbers and their totals (see below).
+//!
+//! ## The control path
+//!
+//! What acts on connections wherever they are ([`Hub::kick_user`](sse_core::Hub::kick_user),
+//! [`ban_user`](sse_core::Hub::ban_user), [`revoke_user`](sse_core::Hub::revoke_user),
+//! [`refresh_user`](sse_core::Hub::refresh_user), cluster listings and statistics) travels on
+//! Redis pub/sub, beside the stream:
+//!
+//! - A command is `PUBLISH <key>:control {"id","from","command"}`; every instance subscribes
+//!   (on a connection of its own, reconnecting with the same backoff as the tail), carries it
+//!   out through its hub's dispatcher and answers on `<key>:control:<from>`. The caller waits
+//!   for as many answers as `PUBLISH` counted subscribers, at most
+//!   [`control_timeout`](RedisConfig::control_timeout) (1 s).
+//! - Each instance writes its statistics every [`stats`](RedisConfig::stats) interval (5 s)
+//!   to `<key>:instance:<id>` with a time to live (15 s) and lists itself in the sorted set
+//!   `<key>:instances`. An instance counts as alive while its snapshot lives: one that was
+//!   alive and did not answer a command is named in the report's `missing`, and
+//!   `cluster_stats` counts it from its last snapshot until that expires. A clean
+//!   [`close`](RedisBackplane::close) removes the snapshot at once.
+//! - Bans are kept in the hash `<key>:bans` (user id → end in Unix ms), read by every hub
+//!   when its dispatcher starts, so an instance started during a ban refuses the user too.
+//! - Persistent messages are kept, in the publish script, in the hash `<key>:persistent`
+//!   (by message id, or by coalescing key so that a newer one replaces an older one) with
+//!   their end in `<key>:persistent:until`: their TTL, or
+//!   [`persistent`](RedisConfig::persistent)'s default of 24 h, at most 1,000 of them (those
+//!   closest to their end go first). A hub reads them when its dispatcher starts, so an
+//!   instance started after a persistent message was sent serves it to its new connections.
+//!
+//! Every one of these keys starts with `<key>:`, so one deployment's keys are found (and
+//! removed) together.
 //!
 //! ## Shutdown
 //!

@@ -102,3 +102,25 @@ test('after the server drops a page, it reconnects and shows what it missed exac
   assert.equal(await bob.locator('#notifications li', { hasText: 'While you were away' }).count(), 1);
   await snap('4-resume');
 });
+
+test('an admin bans a user from the panel: the stream ends everywhere and reconnects get 403', async () => {
+  const admin = await pageAs('admin-token');
+  const bobsRow = admin.locator('#connections tbody tr', { has: admin.locator('td:nth-child(3)', { hasText: /^3$/ }) });
+  await bobsRow.first().waitFor({ timeout: 10_000 });
+  const instance = await bobsRow.first().locator('td:nth-child(2)').textContent();
+  assert.match(instance, /^[0-9a-f]{16}$/);
+  await bobsRow.first().getByRole('button', { name: 'Ban 10 min' }).click();
+  await bob.waitForSelector('#status:not([data-status="connected"])', { timeout: 5_000 });
+  await bobsRow.first().waitFor({ state: 'detached', timeout: 5_000 });
+  const rows = await api(demo.url, 'GET', '/api/sse/connections', 'admin-token');
+  assert.deepEqual(rows.filter((row) => row.userId === '3'), []);
+  const refused = await fetch(`${demo.url}/api/sse/stream?channels=notifications&token=bob-token`);
+  assert.equal(refused.status, 403);
+  assert.equal((await refused.json()).error, 'banned');
+  await admin.screenshot({ path: join(artifacts, '5-ban-admin.png') });
+  assert.equal(await api(demo.url, 'DELETE', '/api/sse/users/3/ban', 'admin-token'), null);
+  const lifted = await fetch(`${demo.url}/api/sse/stream?channels=notifications&token=bob-token`);
+  assert.equal(lifted.status, 200);
+  await lifted.body.cancel();
+  await admin.context().close();
+});

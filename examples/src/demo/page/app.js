@@ -186,17 +186,25 @@ async function refreshConnections() {
   $('#connections tbody').replaceChildren(...rows.map((c) => {
     const tr = document.createElement('tr');
     tr.dataset.id = c.id;
-    for (const value of [c.id, c.userId ?? 'anonymous', c.channels.join(', '), c.queueLen, c.delivered]) {
+    for (const value of [c.id, c.instance, c.userId ?? 'anonymous', c.channels.join(', '), c.queueLen, c.delivered]) {
       const td = document.createElement('td');
       td.textContent = value;
       tr.append(td);
     }
     const td = document.createElement('td');
-    const button = document.createElement('button');
-    button.type = 'button';
-    button.textContent = 'Disconnect';
-    button.addEventListener('click', () => api('DELETE', `/api/sse/connections/${c.id}`).then(refreshConnections));
-    td.append(button);
+    const action = (label, method, path) => {
+      const button = document.createElement('button');
+      button.type = 'button';
+      button.textContent = label;
+      button.addEventListener('click', () => api(method, path).then(refreshConnections));
+      td.append(button);
+    };
+    action('Disconnect', 'DELETE', `/api/sse/connections/${c.id}`);
+    if (c.userId != null) {
+      const user = encodeURIComponent(c.userId);
+      action('Ban 10 min', 'DELETE', `/api/sse/users/${user}/connections?ban=600`);
+      action('Revoke', 'POST', `/api/sse/users/${user}/revoke`);
+    }
     tr.append(td);
     return tr;
   }));
