@@ -285,3 +285,39 @@ async fn sends_time_out_while_redis_does_not_answer_and_resume_without_loss_afte
     expect_resume(&a, options().last_event_id(before.cursor), &after, "after").await;
     server.kill();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_control_path_acts_locally_during_an_outage_and_reaches_every_instance_after() {
+    let mut server = Server::start();
+    let (a, b) = server.two_instances("sse-test:control-restart").await;
+    let bob = || ConnectOptions::new(Identity::user(UserId::from(3))).channels([Channel::CHAT]);
+    let (_, mut on_a) = a.open(bob()).await;
+    let (_, mut on_b) = b.open(bob()).await;
+
+    // Redis is gone: A acts on its own streams and says why it could not ask the others.
+    server.kill();
+    let report = a.kick_user(&UserId::from(3)).await;
+    assert_eq!(report.affected, 1, "{report:?}");
+    assert_eq!(report.instances, [a.instance()]);
+    assert!(report.error.is_some(), "{report:?}");
+    assert_eq!(on_a.expect_end().await, Some(Duration::from_secs(3)));
+    assert_eq!(b.connection_count(), 1);
+
+    // Redis is back: once the control subscriptions are up again, commands reach B.
+    server.spawn();
+    server.ready().await;
+    tokio::time::timeout(Duration::from_secs(20), async {
+        while a.kick_user(&UserId::from(99)).await.instances.len() < 2 {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+    .expect("the control path reconnects");
+    let report = a.kick_user(&UserId::from(3)).await;
+    assert_eq!(report.affected, 1, "{report:?}");
+    assert!(
+        report.error.is_none() && report.missing.is_empty(),
+        "{report:?}"
+    );
+    assert_eq!(on_b.expect_end().await, Some(Duration::from_secs(3)));
+}
