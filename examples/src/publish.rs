@@ -5,17 +5,20 @@ use axum::{
     Json,
     body::Bytes,
     extract::State,
-    http::StatusCode,
+    http::{HeaderMap, StatusCode},
     response::{IntoResponse, Response},
 };
 use serde_json::json;
-use sse_core::{Hub, Message, error::SendError};
+use sse_core::{Hub, IdempotencyKey, Message, error::SendError};
 
 /// `POST` handler: the body is one message in the wire-format JSON; the answer is the
 /// [`SendReport`](sse_core::SendReport) as JSON, or 400 with `{"error","message","field"}`
-/// (`field` whenever one field is at fault), or 503 when the hub cannot take messages.
-pub async fn publish(State(hub): State<Hub>, body: Bytes) -> Response {
-    let message = match parse_message(&body) {
+/// (`field` whenever one field is at fault), 409 `idempotency_conflict` for an idempotency key
+/// (`idempotencyKey`, or the `Idempotency-Key` header) used for another message, or 503 when
+/// the hub cannot take messages. A repeat under the same key answers the first report with
+/// `"duplicate": true`.
+pub async fn publish(State(hub): State<Hub>, headers: HeaderMap, body: Bytes) -> Response {
+    let message = match parse_message(&body).and_then(|m| with_idempotency_header(m, &headers)) {
         Ok(message) => message,
         Err(refusal) => return refusal.into_response(),
     };
@@ -51,6 +54,10 @@ impl From<SendError> for Refusal {
     fn from(err: SendError) -> Self {
         match err {
             SendError::Invalid(err) => Self::invalid(err.to_string(), Some(err.field())),
+            SendError::IdempotencyConflict { .. } => Self {
+                status: StatusCode::CONFLICT,
+                body: json!({ "error": "idempotency_conflict", "message": err.to_string() }),
+            },
             // Shutting down, or the backplane failed.
             other => Self {
                 status: StatusCode::SERVICE_UNAVAILABLE,
@@ -63,6 +70,34 @@ impl From<SendError> for Refusal {
 impl IntoResponse for Refusal {
     fn into_response(self) -> Response {
         (self.status, Json(self.body)).into_response()
+    }
+}
+
+/// Applies the `Idempotency-Key` header to `message`: the header gives the key when the body
+/// has none; both must agree when both are given.
+///
+/// # Errors
+///
+/// A 400 refusal naming `idempotencyKey` for an invalid header or one that differs from the
+/// body's key.
+pub fn with_idempotency_header(message: Message, headers: &HeaderMap) -> Result<Message, Refusal> {
+    let Some(value) = headers.get("idempotency-key") else {
+        return Ok(message);
+    };
+    let invalid = |why: String| Refusal::invalid(why, Some("idempotencyKey"));
+    let text = value
+        .to_str()
+        .map_err(|_| invalid("the Idempotency-Key header is not visible ASCII".to_owned()))?;
+    let key: IdempotencyKey = text
+        .parse()
+        .map_err(|err: sse_core::error::NameError| invalid(err.to_string()))?;
+    match message.idempotency() {
+        None => Ok(message.idempotency_key(key)),
+        Some(own) if *own == key => Ok(message),
+        Some(own) => Err(invalid(format!(
+            "the Idempotency-Key header ({text:?}) differs from idempotencyKey ({:?})",
+            own.as_str()
+        ))),
     }
 }
 

@@ -503,3 +503,88 @@ async fn the_demo_keeps_its_secrets() {
     assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(refused.headers().contains_key("retry-after"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn publish_honours_idempotency_keys_from_the_header_and_the_body() {
+    let (server, _hub) = start().await;
+    let admin = Caller {
+        server: &server,
+        token: "admin-token",
+    };
+    let mut bob = sse_conformance::client::open(
+        client().get(server.stream_url("channels=toasts&token=bob-token")),
+    )
+    .await;
+    bob.expect_event("connected").await;
+    let toast = json!({"channel": "toasts", "event": "toast", "data": {"message": "Saved"}});
+
+    let (status, first) = call(
+        admin
+            .post("/api/sse/publish")
+            .header("idempotency-key", "save-1")
+            .json(&toast),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(first.get("duplicate").is_none(), "{first}");
+    let mut with_body_key = toast.clone();
+    with_body_key["idempotencyKey"] = json!("save-1");
+    for request in [
+        admin
+            .post("/api/sse/publish")
+            .header("idempotency-key", "save-1")
+            .json(&toast),
+        admin.post("/api/sse/publish").json(&with_body_key),
+    ] {
+        let (status, again) = call(request).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(
+            (&again["id"], &again["cursor"], &again["duplicate"]),
+            (&first["id"], &first["cursor"], &json!(true))
+        );
+    }
+    // Another message under the same key: 409, nothing sent.
+    let mut other = toast.clone();
+    other["data"]["message"] = json!("Deleted");
+    let (status, body) = call(
+        admin
+            .post("/api/sse/publish")
+            .header("idempotency-key", "save-1")
+            .json(&other),
+    )
+    .await;
+    assert_eq!(
+        (status, &body["error"]),
+        (StatusCode::CONFLICT, &json!("idempotency_conflict"))
+    );
+    // Header and body disagree: 400 naming the field.
+    let (status, body) = call(
+        admin
+            .post("/api/sse/publish")
+            .header("idempotency-key", "save-2")
+            .json(&with_body_key),
+    )
+    .await;
+    assert_eq!(
+        (status, &body["field"]),
+        (StatusCode::BAD_REQUEST, &json!("idempotencyKey"))
+    );
+    let (status, body) = call(
+        admin
+            .post("/api/sse/publish")
+            .header("idempotency-key", "")
+            .json(&toast),
+    )
+    .await;
+    assert_eq!(
+        (status, &body["field"]),
+        (StatusCode::BAD_REQUEST, &json!("idempotencyKey"))
+    );
+
+    assert_eq!(
+        bob.expect_event("toast").await.id,
+        first["cursor"].as_str().unwrap()
+    );
+    bob.expect_no_event_within(std::time::Duration::from_millis(100))
+        .await;
+}

@@ -1,16 +1,17 @@
 //! The backplane: the log every message passes through, local or shared between instances.
 
-use std::{fmt, pin::Pin, sync::Arc};
+use std::{fmt, pin::Pin, sync::Arc, time::Duration};
 
 use bytes::Bytes;
 use futures_core::Stream;
 use parking_lot::Mutex;
 
 use crate::{
-    Clock, Cursor, Envelope, HistoryConfig, InstanceId, UserId,
+    Clock, Cursor, Envelope, HistoryConfig, IdempotencyKey, InstanceId, UserId,
     cluster::{Answers, Command, ControlStream, InstanceStats},
     error::BackplaneError,
     history::{History, Lookup},
+    hub::{Claim, IdempotencyRecord},
     queue,
 };
 
@@ -281,6 +282,40 @@ pub trait Backplane: Send + Sync + fmt::Debug + 'static {
     /// [`BackplaneError`] when the store cannot be read.
     async fn persistent(&self) -> Result<Vec<Entry>, BackplaneError> {
         Ok(Vec::new())
+    }
+
+    /// Claims an idempotency key for a send, with the `pending` record, for at least the send
+    /// and at most `window`; or finds the record of the send that holds it (waiting a bounded
+    /// time for its report). The default, [`Claim::Unsupported`], leaves keys to the hub,
+    /// which keeps them for its own instance.
+    ///
+    /// # Errors
+    ///
+    /// [`BackplaneError`] when the store cannot be reached; the message is not sent.
+    async fn claim_idempotency(
+        &self,
+        key: &IdempotencyKey,
+        pending: &IdempotencyRecord,
+        window: Duration,
+    ) -> Result<Claim, BackplaneError> {
+        let _ = (key, pending, window);
+        Ok(Claim::Unsupported)
+    }
+
+    /// Settles a key this instance claimed: stores the `done` record for `window`, or, with
+    /// `None` (the send failed), gives the key back so that a retry goes out.
+    ///
+    /// # Errors
+    ///
+    /// [`BackplaneError`] when the store cannot be written.
+    async fn settle_idempotency(
+        &self,
+        key: &IdempotencyKey,
+        done: Option<&IdempotencyRecord>,
+        window: Duration,
+    ) -> Result<(), BackplaneError> {
+        let _ = (key, done, window);
+        Ok(())
     }
 }
 

@@ -199,6 +199,13 @@ pub enum SendError {
     /// The hub is shutting down and accepts no more messages.
     #[error("hub is shutting down")]
     ShuttingDown,
+    /// The idempotency key was used, within the window, for a message that says something
+    /// else; answer 409 Conflict. Nothing was sent.
+    #[error("idempotency key {key:?} was used for a different message")]
+    IdempotencyConflict {
+        /// The key.
+        key: String,
+    },
 }
 
 /// [`Hub::connect`](crate::Hub::connect) refused a connection.

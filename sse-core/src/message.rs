@@ -18,6 +18,13 @@ const ID_RULE: Rule = Rule {
     accepts: is_id_char,
 };
 
+const IDEMPOTENCY_RULE: Rule = Rule {
+    field: "idempotencyKey",
+    max: 256,
+    allowed: "any character but control characters",
+    accepts: is_id_char,
+};
+
 const COALESCE_RULE: Rule = Rule {
     field: "coalesceKey",
     max: 256,
@@ -146,6 +153,8 @@ pub struct Message {
     require_auth: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     coalesce_key: Option<CoalesceKey>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    idempotency_key: Option<IdempotencyKey>,
 }
 
 /// A coalescing key: 1 to 256 characters, no control characters.
@@ -182,6 +191,50 @@ impl CoalesceKey {
     }
 }
 
+/// An idempotency key: 1 to 256 characters, no control characters.
+///
+/// Within the hub's idempotency window (5 minutes by default,
+/// [`HubBuilder::idempotency_window`](crate::HubBuilder::idempotency_window)) a second send of
+/// a message with the same key delivers nothing and returns the first send's report, marked
+/// [`duplicate`](crate::SendReport::duplicate); with a shared backplane, across every instance.
+/// The same key on a different message is refused
+/// ([`SendError::IdempotencyConflict`](crate::error::SendError::IdempotencyConflict)).
+///
+/// # Examples
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use sse_core::{Channel, EventType, Hub, IdempotencyKey, Message};
+///
+/// let hub = Hub::new();
+/// let key: IdempotencyKey = "order-17-shipped".parse()?;
+/// let message = Message::new(Channel::NOTIFICATIONS, EventType::Notification, "shipped".into())
+///     .idempotency_key(key);
+/// let first = hub.send(message.clone()).await?;
+/// let again = hub.send(message).await?;
+/// assert!(!first.duplicate && again.duplicate);
+/// assert_eq!((again.id, again.cursor), (first.id, first.cursor));
+/// # Ok(()) }
+/// ```
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct IdempotencyKey(Name);
+
+name_type!(IdempotencyKey, IDEMPOTENCY_RULE);
+name_from_string!(IdempotencyKey);
+
+impl IdempotencyKey {
+    /// Validates an idempotency key.
+    ///
+    /// # Errors
+    ///
+    /// [`NameError`] naming the field `idempotencyKey` for an empty or too long key, or one
+    /// holding a control character.
+    pub fn new(key: impl AsRef<str>) -> Result<Self, NameError> {
+        IDEMPOTENCY_RULE.parse(key.as_ref()).map(Self)
+    }
+}
+
 fn default_priority() -> u8 {
     Message::DEFAULT_PRIORITY
 }
@@ -215,6 +268,7 @@ impl Message {
             retryable: true,
             require_auth: false,
             coalesce_key: None,
+            idempotency_key: None,
         }
     }
 
@@ -318,6 +372,33 @@ impl Message {
     pub fn coalesce_key(mut self, key: CoalesceKey) -> Self {
         self.coalesce_key = Some(key);
         self
+    }
+
+    /// Sends the message at most once within the hub's idempotency window: see
+    /// [`IdempotencyKey`].
+    #[must_use]
+    pub fn idempotency_key(mut self, key: IdempotencyKey) -> Self {
+        self.idempotency_key = Some(key);
+        self
+    }
+
+    /// The idempotency key, if any.
+    pub fn idempotency(&self) -> Option<&IdempotencyKey> {
+        self.idempotency_key.as_ref()
+    }
+
+    /// A fingerprint of what the message says (everything but its timestamp and idempotency
+    /// key), stable across processes and versions: a key reused with another fingerprint is a
+    /// conflict.
+    pub(crate) fn fingerprint(&self) -> u64 {
+        use std::hash::Hasher;
+        let mut what = self.clone();
+        what.timestamp = None;
+        what.idempotency_key = None;
+        let json = serde_json::to_vec(&what).expect("a message always serialises");
+        let mut hasher = fnv::FnvHasher::default();
+        hasher.write(&json);
+        hasher.finish()
     }
 
     fn retarget(mut self, target: Target) -> Self {

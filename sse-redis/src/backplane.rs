@@ -15,7 +15,8 @@ use redis::{
     aio::{ConnectionManager, ConnectionManagerConfig},
 };
 use sse_core::{
-    Backplane, BackplaneStats, Cursor, Entry, EntryStream, Envelope, InstanceId, Replay, UserId,
+    Backplane, BackplaneStats, Claim, Cursor, Entry, EntryStream, Envelope, IdempotencyKey,
+    IdempotencyRecord, InstanceId, Replay, UserId,
     cluster::{Answers, Command, ControlStream, InstanceStats},
     error::BackplaneError,
 };
@@ -24,6 +25,7 @@ use tokio::sync::{oneshot, watch};
 use crate::{
     RedisConfig,
     control::{self, Control},
+    idempotency,
     reply::{self, EntryId, FIELD},
     tail::{self, Progress},
 };
@@ -503,6 +505,36 @@ impl Backplane for RedisBackplane {
     async fn persistent(&self) -> Result<Vec<Entry>, BackplaneError> {
         self.within_timeout(self.control.persistent(&self.shared, &self.conn))
             .await
+    }
+
+    async fn claim_idempotency(
+        &self,
+        key: &IdempotencyKey,
+        pending: &IdempotencyRecord,
+        window: Duration,
+    ) -> Result<Claim, BackplaneError> {
+        if self.is_closed() {
+            return Err(BackplaneError::Closed);
+        }
+        // Bounded inside: each command by the connection's response timeout, the wait for a
+        // pending send by two publish timeouts.
+        idempotency::claim(&self.shared.config, &self.conn, key, pending, window).await
+    }
+
+    async fn settle_idempotency(
+        &self,
+        key: &IdempotencyKey,
+        done: Option<&IdempotencyRecord>,
+        window: Duration,
+    ) -> Result<(), BackplaneError> {
+        self.within_timeout(idempotency::settle(
+            &self.shared.config,
+            &self.conn,
+            key,
+            done,
+            window,
+        ))
+        .await
     }
 }
 

@@ -174,6 +174,7 @@ mod backplane;
 mod config;
 mod control;
 mod hub;
+mod idempotency;
 mod reply;
 mod tail;
 

@@ -363,3 +363,61 @@ async fn credentials_that_expire_mid_stream_end_it_and_fresh_ones_resume_with_no
     let unique: BTreeSet<_> = received.iter().collect();
     assert_eq!(unique.len(), received.len());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idempotent_publish_holds_across_instances_with_concurrent_repeats() {
+    let key = TestKey::new("cluster-idempotency");
+    let a = key.instance(Hub::builder()).await;
+    let b = key.instance(Hub::builder()).await;
+    let (_, mut on_b) = b
+        .open(bob().channels([Channel::CHAT, Channel::SYSTEM]))
+        .await;
+    let message = message(Channel::CHAT, "once").idempotency_key("order-17".parse().unwrap());
+
+    let sends: Vec<_> = (0..16)
+        .map(|i| {
+            let hub = if i % 2 == 0 {
+                a.hub.clone()
+            } else {
+                b.hub.clone()
+            };
+            let message = message.clone();
+            tokio::spawn(async move { hub.send(message).await.unwrap() })
+        })
+        .collect();
+    let mut reports = Vec::new();
+    for send in sends {
+        reports.push(send.await.unwrap());
+    }
+    let originals: Vec<_> = reports.iter().filter(|r| !r.duplicate).collect();
+    assert_eq!(originals.len(), 1, "{reports:?}");
+    assert!(
+        reports
+            .iter()
+            .all(|r| r.cursor == originals[0].cursor && r.id == originals[0].id)
+    );
+
+    // Another message under the same key, on either instance: a conflict, nothing sent.
+    for hub in [&a, &b] {
+        let other =
+            common::message(Channel::CHAT, "other").idempotency_key("order-17".parse().unwrap());
+        assert!(matches!(
+            hub.send(other).await,
+            Err(sse_core::error::SendError::IdempotencyConflict { .. })
+        ));
+    }
+    a.send(common::message(Channel::SYSTEM, "fence"))
+        .await
+        .unwrap();
+    let seen = until_fence(&mut on_b).await;
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert_eq!(seen[0].payload(), json!("once"));
+    assert_eq!(a.stats().messages_sent + b.stats().messages_sent, 2);
+
+    // The record lives for the window (5 minutes by default).
+    let ttl: i64 = redis::cmd("PTTL")
+        .arg(format!("{}:idem:order-17", key.key))
+        .query(&mut key.redis())
+        .unwrap();
+    assert!((290_000..=300_000).contains(&ttl), "{ttl}");
+}

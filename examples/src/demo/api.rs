@@ -20,8 +20,13 @@ use super::{
 };
 
 /// `POST /api/sse/publish` (admin): one message in the wire-format JSON.
-pub async fn publish(_admin: Admin, state: State<AppState>, body: Bytes) -> Response {
-    crate::publish::publish(State(state.hub.clone()), body).await
+pub async fn publish(
+    _admin: Admin,
+    state: State<AppState>,
+    headers: axum::http::HeaderMap,
+    body: Bytes,
+) -> Response {
+    crate::publish::publish(State(state.hub.clone()), headers, body).await
 }
 
 /// `GET /api/sse/stats` (admin): this instance's statistics, and with a shared backplane

@@ -12,7 +12,7 @@ use std::{
 
 use parking_lot::Mutex;
 
-use super::{Hub, HubConfig, HubInner, Ids, Mode, Shared};
+use super::{Hub, HubConfig, HubInner, Ids, Mode, Shared, idempotency::LocalKeys};
 use crate::{
     Backplane, Clock, HistoryConfig, IdentityPermissions, InMemoryBackplane, InstanceId,
     PermissionResolver, Role,
@@ -58,6 +58,8 @@ pub struct HubBuilder {
     shutdown_jitter: Duration,
     persistent_bytes: usize,
     persistent_ttl: Duration,
+    idempotency_window: Duration,
+    idempotency_keys: usize,
 }
 
 impl Default for HubBuilder {
@@ -77,6 +79,8 @@ impl Default for HubBuilder {
             shutdown_jitter: Duration::from_secs(5),
             persistent_bytes: 8 * 1024 * 1024,
             persistent_ttl: Duration::from_secs(24 * 60 * 60),
+            idempotency_window: Duration::from_secs(5 * 60),
+            idempotency_keys: 100_000,
         }
     }
 }
@@ -167,6 +171,20 @@ impl HubBuilder {
         self
     }
 
+    /// How long an idempotency key is remembered (default: 5 minutes): within it, a second
+    /// send of a message with the same key delivers nothing and returns the first report.
+    pub fn idempotency_window(mut self, window: Duration) -> Self {
+        self.idempotency_window = window;
+        self
+    }
+
+    /// How many idempotency keys the hub remembers itself (default: 100,000), when the
+    /// backplane keeps none; past it, the keys closest to their end are forgotten first.
+    pub fn idempotency_keys(mut self, keys: usize) -> Self {
+        self.idempotency_keys = keys;
+        self
+    }
+
     /// How long a persistent message without a TTL stays cached (default: 24 h).
     pub fn persistent_ttl(mut self, ttl: Duration) -> Self {
         self.persistent_ttl = ttl;
@@ -228,6 +246,7 @@ impl HubBuilder {
                 mode,
                 resolver: self.resolver,
                 bans: Mutex::new(HashMap::new()),
+                idempotency: LocalKeys::new(self.idempotency_window, self.idempotency_keys),
                 ids: Ids {
                     prefix: instance.to_string(),
                     next_connection: AtomicU64::new(0),

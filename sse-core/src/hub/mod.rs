@@ -8,6 +8,7 @@ mod builder;
 mod cluster;
 mod connect;
 mod dispatch;
+mod idempotency;
 mod lifecycle;
 mod publish;
 mod stats;
@@ -26,6 +27,7 @@ use parking_lot::Mutex;
 use tokio::sync::oneshot;
 
 pub use builder::HubBuilder;
+pub use idempotency::{Claim, IdempotencyRecord};
 pub use publish::SendReport;
 pub(crate) use stats::{Counters, Tally};
 pub use stats::{HubStats, MemoryStats};
@@ -117,6 +119,8 @@ pub(crate) struct HubInner {
     resolver: Arc<dyn PermissionResolver>,
     /// Banned users and the end of their ban (milliseconds since the Unix epoch).
     bans: Mutex<HashMap<UserId, u64>>,
+    /// Idempotency keys, when the backplane keeps none.
+    idempotency: idempotency::LocalKeys,
     ids: Ids,
     shutting_down: AtomicBool,
 }

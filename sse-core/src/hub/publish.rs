@@ -15,7 +15,7 @@ use crate::{
 ///
 /// The counts are about this instance's connections: with a shared backplane, other instances
 /// deliver the message to their own connections.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct SendReport {
@@ -30,6 +30,10 @@ pub struct SendReport {
     pub shed: usize,
     /// Matching connections closed because they could not keep up; they resume from history.
     pub closed: usize,
+    /// Whether this was a repeat of a message with the same idempotency key, which delivered
+    /// nothing: the rest of the report is the first send's. Serialised only when true.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub duplicate: bool,
 }
 
 impl Hub {
@@ -57,12 +61,25 @@ impl Hub {
 
     /// Sends a message to every connection it targets.
     ///
+    /// A message with an [`IdempotencyKey`](crate::IdempotencyKey) is sent at most once within
+    /// the hub's idempotency window: a repeat (concurrent ones too) delivers nothing and gets
+    /// the first send's report with [`duplicate`](SendReport::duplicate) set.
+    ///
     /// # Errors
     ///
     /// [`SendError::Invalid`] for an invalid message, [`SendError::Backplane`] when the
-    /// backplane fails (the message reached nobody; retry or fall back), and
+    /// backplane fails (the message reached nobody; retry or fall back),
+    /// [`SendError::IdempotencyConflict`] for an idempotency key used for another message, and
     /// [`SendError::ShuttingDown`] after [`shutdown`](Hub::shutdown).
     pub async fn send(&self, message: Message) -> Result<SendReport, SendError> {
+        match message.idempotency().cloned() {
+            Some(key) => self.send_once(key, message).await,
+            None => self.send_now(message).await,
+        }
+    }
+
+    /// Sends a message now, whatever its idempotency key.
+    pub(super) async fn send_now(&self, message: Message) -> Result<SendReport, SendError> {
         let mut envelope = self.encode_transient(message)?;
         if let Mode::Shared(shared) = &self.inner.mode {
             // Marked before it is wrapped, so nothing is copied to mark it.
@@ -114,6 +131,7 @@ impl Hub {
             sent: dispatched.sent,
             shed: dispatched.shed,
             closed: dispatched.closed,
+            duplicate: false,
         })
     }
 }
