@@ -588,3 +588,66 @@ async fn publish_honours_idempotency_keys_from_the_header_and_the_body() {
     bob.expect_no_event_within(std::time::Duration::from_millis(100))
         .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn explain_says_what_happened_to_a_message_at_each_of_a_users_connections() {
+    let (server, _hub) = start().await;
+    let admin = Caller {
+        server: &server,
+        token: "admin-token",
+    };
+    let mut bob = sse_conformance::client::open(
+        client().get(server.stream_url("channels=toasts&token=bob-token")),
+    )
+    .await;
+    let connected = bob.expect_event("connected").await;
+    let bobs_id = connected.payload()["connectionId"].clone();
+    let toast = |users: Value| {
+        json!({"channel": "toasts", "event": "toast", "data": {"message": "hi"},
+               "target": "user-specific", "targetUsers": users})
+    };
+    let (_, for_alice) = call(admin.post("/api/sse/publish").json(&toast(json!([2])))).await;
+    let (_, for_bob) = call(admin.post("/api/sse/publish").json(&toast(json!([3])))).await;
+    assert_eq!(
+        bob.expect_event("toast").await.id,
+        for_bob["cursor"].as_str().unwrap()
+    );
+
+    let explain = |message: &Value| {
+        format!(
+            "/api/sse/explain?message={}&userId=3",
+            message.as_str().unwrap()
+        )
+    };
+    let (status, why) = call(admin.get(&explain(&for_alice["cursor"]))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        why,
+        json!({
+            "message": for_alice["cursor"],
+            "userId": "3",
+            "connections": [{
+                "connectionId": bobs_id,
+                "instance": why["connections"][0]["instance"],
+                "outcome": "not-recipient",
+                "detail": "the user is not among targetUsers",
+            }],
+        })
+    );
+    // By message id too.
+    let (_, why) = call(admin.get(&explain(&for_bob["id"]))).await;
+    assert_eq!(why["connections"][0]["outcome"], "delivered");
+    assert_eq!(why["connections"][0]["detail"], "written to the stream");
+
+    let (status, body) = call(admin.get("/api/sse/explain?message=x")).await;
+    assert_eq!(
+        (status, &body["error"]),
+        (StatusCode::BAD_REQUEST, &json!("bad_request"))
+    );
+    let bob_caller = Caller {
+        server: &server,
+        token: "bob-token",
+    };
+    let (status, _) = call(bob_caller.get(&explain(&for_bob["id"]))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}

@@ -140,6 +140,14 @@ pub enum Command {
     },
     /// The instance's statistics. Answers [`Answer::Stats`].
     Stats,
+    /// What happened to a message (by cursor or id) at a user's connections. Answers
+    /// [`Answer::Explained`].
+    Explain {
+        /// The message's cursor or id.
+        message: String,
+        /// The user.
+        user: UserId,
+    },
 }
 
 /// What one instance answers to a [`Command`].
@@ -162,6 +170,76 @@ pub enum Answer {
         /// The instance's statistics.
         stats: Box<HubStats>,
     },
+    /// What happened to a message at a user's connections on the instance.
+    Explained {
+        /// One entry per connection.
+        connections: Vec<ConnectionOutcome>,
+    },
+}
+
+/// What happened to a message at one connection, from [`Hub::explain`](crate::Hub::explain).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum Outcome {
+    /// Written to the stream.
+    Delivered,
+    /// Waiting in the connection's queue.
+    Queued,
+    /// Dropped for more important messages: the queue was full.
+    Shed,
+    /// Its TTL passed before it was written.
+    Expired,
+    /// Replaced by a newer message with the same coalescing key.
+    Coalesced,
+    /// The connection could not keep up and was closed (its client resumes from history).
+    SlowClosed,
+    /// The stream ended before it was written.
+    Closed,
+    /// The connection was open but not a recipient; the detail says why.
+    NotRecipient,
+    /// The connection opened after the message; the detail says whether replay delivered it.
+    NotConnected,
+    /// The instance has no record of the message (evicted from its ledger, or the ledger is
+    /// off).
+    Unknown,
+}
+
+/// One connection's line of an [`Explanation`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct ConnectionOutcome {
+    /// The connection.
+    pub connection_id: ConnectionId,
+    /// The instance that holds (or held) it.
+    pub instance: InstanceId,
+    /// What happened.
+    pub outcome: Outcome,
+    /// Why, in words.
+    pub detail: String,
+}
+
+/// The answer to "why didn't user X get message M?", from
+/// [`Hub::explain`](crate::Hub::explain): one line per connection of the user on every
+/// instance, those open now and those that ended after being offered the message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct Explanation {
+    /// The message, as asked for (a cursor or an id).
+    pub message: String,
+    /// The user.
+    pub user_id: UserId,
+    /// The connections, ordered by instance and id.
+    pub connections: Vec<ConnectionOutcome>,
+    /// The instances that answered, this one included.
+    pub instances: Vec<InstanceId>,
+    /// Instances known to be alive that did not answer in time.
+    pub missing: Vec<InstanceId>,
+    /// Why other instances could not be asked at all.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 impl Answer {

@@ -22,6 +22,7 @@ use crate::{
     Channel, Clock, Cursor, Identity, Permission, Role, UserId,
     envelope::Recipient,
     hub::{Counters, Tally},
+    ledger::Lost,
     queue::{Frame, Queue},
 };
 
@@ -445,7 +446,8 @@ impl Connection {
         }
         let bytes_before = state.queue.bytes();
         let cursor = frame.cursor;
-        let pushed = state.queue.push(frame, now_ms);
+        let mut lost = Vec::new();
+        let pushed = state.queue.push_noting(frame, now_ms, &mut lost);
         if pushed.queued {
             if let Some(cursor) = cursor {
                 state.last = Some(cursor);
@@ -457,7 +459,7 @@ impl Connection {
         let mut dropped = u64::from(pushed.shed + pushed.expired + pushed.coalesced);
         let outcome = if pushed.too_slow {
             // The queued frames and the new one are never written.
-            let cleared = state.queue.clear() as u64 + 1;
+            let cleared = state.queue.clear_noting(Lost::SlowClosed, &mut lost) as u64 + 1;
             dropped += cleared;
             tally.cleared += cleared;
             tally.closed_slow += 1;
@@ -470,6 +472,9 @@ impl Connection {
             Offered::Shed
         };
         tally.queue_bytes_changed(bytes_before, state.queue.bytes());
+        tally
+            .lost
+            .extend(lost.into_iter().map(|(c, why)| (self.id.seq, c, why)));
         if dropped > 0 {
             self.dropped.fetch_add(dropped, Relaxed);
         }
@@ -552,10 +557,12 @@ impl Connection {
         if locked.state.closing != Closing::Open {
             return false;
         }
-        let cleared = locked.state.queue.clear() as u64;
+        let mut lost = Vec::new();
+        let cleared = locked.state.queue.clear_noting(Lost::Closed, &mut lost) as u64;
         self.count_cleared(cleared, counters);
         locked.state.closing = Closing::Ending(retry_ms);
         Self::release_and_wake(locked);
+        counters.lost(self.id.seq, &lost);
         self.end();
         true
     }
@@ -569,11 +576,13 @@ impl Connection {
         if locked.state.closing != Closing::Open {
             return false;
         }
-        let cleared = locked.state.queue.clear() as u64;
+        let mut lost = Vec::new();
+        let cleared = locked.state.queue.clear_noting(Lost::Closed, &mut lost) as u64;
         self.count_cleared(cleared, counters);
         locked.state.queue.push_front(refresh);
         locked.state.closing = Closing::Ending(retry_ms);
         Self::release_and_wake(locked);
+        counters.lost(self.id.seq, &lost);
         self.end();
         true
     }
@@ -598,8 +607,14 @@ impl Connection {
 
     /// Gives back the queue's frames when the receiving half is dropped.
     pub(crate) fn release(&self, counters: &Counters) {
-        let cleared = self.lock(counters).state.queue.clear() as u64;
+        let mut lost = Vec::new();
+        let cleared = self
+            .lock(counters)
+            .state
+            .queue
+            .clear_noting(Lost::Closed, &mut lost) as u64;
         self.count_cleared(cleared, counters);
+        counters.lost(self.id.seq, &lost);
         self.end();
     }
 
@@ -624,10 +639,14 @@ impl Connection {
         let state = &mut *locked.state;
         if !state.queue.is_empty() {
             let now_ms = clock.now_ms();
-            let popped = state.queue.pop_batch(now_ms, max_batch_bytes);
+            let mut lost = Vec::new();
+            let popped = state
+                .queue
+                .pop_batch_noting(now_ms, max_batch_bytes, &mut lost);
             if popped.expired > 0 {
                 Counters::add(&counters.expired, popped.expired);
                 self.dropped.fetch_add(u64::from(popped.expired), Relaxed);
+                counters.lost(self.id.seq, &lost);
             }
             if let Some(batch) = popped.batch {
                 drop(locked);
@@ -658,6 +677,11 @@ impl Connection {
     /// Records that something (such as a heartbeat) was written.
     pub(crate) fn touch(&self, now_ms: u64) {
         self.last_activity.store(now_ms, Relaxed);
+    }
+
+    /// Whether the frame of `cursor` is still waiting to be written.
+    pub(crate) fn holds(&self, cursor: &Cursor) -> bool {
+        self.state.lock().queue.cursors().any(|c| c == *cursor)
     }
 
     /// Frames waiting to be written.

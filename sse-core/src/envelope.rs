@@ -402,6 +402,41 @@ impl Envelope {
     }
 }
 
+impl Envelope {
+    /// Why the message does not go to `recipient`, in words; `None` when it does.
+    pub(crate) fn refusal(&self, recipient: &Recipient<'_>) -> Option<String> {
+        let r = &self.routing;
+        if !recipient.channels.contains(&r.channel) {
+            return Some(format!("not subscribed to the channel {}", r.channel));
+        }
+        if let Some(user) = recipient.user {
+            if r.exclude_users.binary_search(user).is_ok() {
+                return Some("the user is excluded (excludeUsers)".to_owned());
+            }
+        } else if r.require_auth {
+            return Some("anonymous, and the message requires authentication".to_owned());
+        } else if r.target == Target::Authenticated {
+            return Some("anonymous, and the message targets authenticated users".to_owned());
+        }
+        if self.admits_identity(recipient) {
+            return None;
+        }
+        let list = |items: Vec<&str>| items.join(", ");
+        Some(match r.target {
+            Target::UserSpecific => "the user is not among targetUsers".to_owned(),
+            Target::RoleBased => format!(
+                "holds none of the roles {}",
+                list(r.target_roles.iter().map(|x| x.as_str()).collect())
+            ),
+            Target::PermissionBased => format!(
+                "holds none of the permissions {}",
+                list(r.target_permissions.iter().map(|x| x.as_str()).collect())
+            ),
+            Target::All | Target::Authenticated => "not a recipient".to_owned(),
+        })
+    }
+}
+
 impl fmt::Debug for Envelope {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Envelope")

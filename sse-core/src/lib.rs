@@ -105,6 +105,7 @@ pub mod frame;
 mod history;
 mod hub;
 mod identity;
+mod ledger;
 mod message;
 mod name;
 mod persistent;

@@ -4,7 +4,7 @@ use std::{collections::VecDeque, sync::Arc};
 
 use bytes::{BufMut, Bytes, BytesMut};
 
-use crate::{Cursor, Envelope, message::CoalesceKey};
+use crate::{Cursor, Envelope, ledger::Lost, message::CoalesceKey};
 
 /// The ring capacity an empty queue may keep; above it the memory is given back.
 const IDLE_CAPACITY: usize = 8;
@@ -108,7 +108,14 @@ impl Queue {
     /// coalesce, then drop expired frames, then shed a lower-priority frame; a full queue of
     /// frames at least as important as the new one means the connection is too slow, unless the
     /// new frame is strictly the least important, in which case it is the one shed.
-    pub(crate) fn push(&mut self, frame: Arc<Frame>, now_ms: u64) -> Pushed {
+    ///
+    /// Queued frames dropped on the way are added to `lost` with the reason.
+    pub(crate) fn push_noting(
+        &mut self,
+        frame: Arc<Frame>,
+        now_ms: u64,
+        lost: &mut Vec<(Cursor, Lost)>,
+    ) -> Pushed {
         let mut out = Pushed::default();
         if let Some(key) = &frame.coalesce {
             if let Some(pos) = self
@@ -116,12 +123,12 @@ impl Queue {
                 .iter()
                 .position(|e| e.coalesce.as_ref() == Some(key))
             {
-                self.remove(pos);
+                self.remove(pos, Lost::Coalesced, lost);
                 out.coalesced += 1;
             }
         }
         if self.entries.len() >= self.capacity {
-            out.expired += self.purge_expired(now_ms);
+            out.expired += self.purge_expired(now_ms, lost);
         }
         if self.entries.len() >= self.capacity {
             // The oldest frame of the lowest priority below the new one's.
@@ -134,7 +141,7 @@ impl Queue {
                 .map(|(i, _)| i);
             match victim {
                 Some(pos) => {
-                    self.remove(pos);
+                    self.remove(pos, Lost::Shed, lost);
                     out.shed += 1;
                 }
                 None if self.entries.iter().all(|e| e.priority > frame.priority) => {
@@ -217,7 +224,14 @@ impl Queue {
     /// Pops frames for one write: every queued frame up to `max_bytes` (at least one), skipping
     /// expired ones. One frame is handed out as it is; several are copied into one chunk of
     /// exactly their size.
-    pub(crate) fn pop_batch(&mut self, now_ms: u64, max_bytes: usize) -> Popped {
+    ///
+    /// Expired frames are added to `lost`.
+    pub(crate) fn pop_batch_noting(
+        &mut self,
+        now_ms: u64,
+        max_bytes: usize,
+        lost: &mut Vec<(Cursor, Lost)>,
+    ) -> Popped {
         let mut out = Popped::default();
         if self.entries.len() == 1 {
             // The common case of a stream that keeps up: one frame, written as it is.
@@ -225,6 +239,7 @@ impl Queue {
                 self.bytes -= frame.len();
                 if frame.is_expired(now_ms) {
                     out.expired = 1;
+                    lost.extend(frame.cursor.map(|c| (c, Lost::Expired)));
                 } else {
                     out.frames = 1;
                     out.batch = Some(frame.bytes.clone());
@@ -249,6 +264,7 @@ impl Queue {
         for frame in self.entries.drain(..take) {
             self.bytes -= frame.len();
             if frame.is_expired(now_ms) {
+                lost.extend(frame.cursor.map(|c| (c, Lost::Expired)));
                 continue;
             }
             match &mut batch {
@@ -267,27 +283,43 @@ impl Queue {
         out
     }
 
-    /// Empties the queue, returning how many frames it held.
-    pub(crate) fn clear(&mut self) -> usize {
+    /// Empties the queue, returning how many frames it held; they are added to `lost` with
+    /// `why`.
+    pub(crate) fn clear_noting(&mut self, why: Lost, lost: &mut Vec<(Cursor, Lost)>) -> usize {
         let n = self.entries.len();
+        lost.extend(self.cursors().map(|c| (c, why)));
         self.entries = VecDeque::new();
         self.bytes = 0;
         n
     }
 
-    fn remove(&mut self, pos: usize) {
+    /// [`push_noting`](Self::push_noting), forgetting what was dropped.
+    #[cfg(test)]
+    pub(crate) fn push(&mut self, frame: Arc<Frame>, now_ms: u64) -> Pushed {
+        self.push_noting(frame, now_ms, &mut Vec::new())
+    }
+
+    /// [`pop_batch_noting`](Self::pop_batch_noting), forgetting what expired.
+    #[cfg(test)]
+    pub(crate) fn pop_batch(&mut self, now_ms: u64, max_bytes: usize) -> Popped {
+        self.pop_batch_noting(now_ms, max_bytes, &mut Vec::new())
+    }
+
+    fn remove(&mut self, pos: usize, why: Lost, lost: &mut Vec<(Cursor, Lost)>) {
         if let Some(e) = self.entries.remove(pos) {
             self.bytes -= e.len();
+            lost.extend(e.cursor.map(|c| (c, why)));
         }
     }
 
-    fn purge_expired(&mut self, now_ms: u64) -> u32 {
+    fn purge_expired(&mut self, now_ms: u64, lost: &mut Vec<(Cursor, Lost)>) -> u32 {
         let before = self.entries.len();
         let mut bytes = self.bytes;
         self.entries.retain(|e| {
             let keep = !e.is_expired(now_ms);
             if !keep {
                 bytes -= e.len();
+                lost.extend(e.cursor.map(|c| (c, Lost::Expired)));
             }
             keep
         });

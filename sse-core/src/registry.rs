@@ -40,10 +40,18 @@ impl Origin {
 }
 
 impl Roster {
-    pub(crate) fn new(clock: Clock, max_batch_bytes: usize, origin: Origin) -> Self {
+    pub(crate) fn new(
+        clock: Clock,
+        max_batch_bytes: usize,
+        origin: Origin,
+        ledger: Option<crate::ledger::Ledger>,
+    ) -> Self {
         Self {
             registry: RwLock::new(Registry::default()),
-            counters: Counters::default(),
+            counters: Counters {
+                ledger,
+                ..Counters::default()
+            },
             clock,
             max_batch_bytes,
             origin,
@@ -55,6 +63,7 @@ impl Roster {
     /// if it was already ending.
     pub(crate) fn expire(&self, conn: &Connection) -> bool {
         self.registry.write().remove(conn);
+        self.ended(conn);
         let id = format!("{}-auth-expired-{}", self.origin.instance, conn.id.seq);
         let refresh = crate::queue::Frame::system(
             crate::system::auth_expired(&id, self.clock.now_ms()),
@@ -67,6 +76,20 @@ impl Roster {
     pub(crate) fn unregister(&self, conn: &Connection) {
         self.registry.write().remove(conn);
         conn.release(&self.counters);
+        self.ended(conn);
+    }
+
+    /// Tells the ledger that a connection left the indices, so that the messages it was
+    /// offered can still be explained for its user.
+    pub(crate) fn ended(&self, conn: &Connection) {
+        if let Some(ledger) = &self.counters.ledger {
+            ledger.ended(
+                conn.id.seq,
+                crate::ledger::Ended {
+                    user: conn.user.clone(),
+                },
+            );
+        }
     }
 
     /// Takes the connections `select` picks out of the indices, under one lock, and returns
@@ -79,6 +102,10 @@ impl Roster {
         let conns = select(&registry);
         for conn in &conns {
             registry.remove(conn);
+        }
+        drop(registry);
+        for conn in &conns {
+            self.ended(conn);
         }
         conns
     }

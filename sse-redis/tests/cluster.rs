@@ -421,3 +421,47 @@ async fn idempotent_publish_holds_across_instances_with_concurrent_repeats() {
         .unwrap();
     assert!((290_000..=300_000).contains(&ttl), "{ttl}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn explain_answers_for_the_users_connections_on_every_instance() {
+    let key = TestKey::new("cluster-explain");
+    let a = key.instance(Hub::builder()).await;
+    let b = key.instance(Hub::builder()).await;
+    let (on_a, mut chat_a) = a
+        .open(bob().channels([Channel::CHAT, Channel::SYSTEM]))
+        .await;
+    let (on_b, _alerts_b) = b.open(bob().channels([Channel::ALERTS])).await;
+    let report = b.send(message(Channel::CHAT, "hello")).await.unwrap();
+    chat_a
+        .expect_message(&report, "data", &json!("hello"))
+        .await;
+
+    let why = b
+        .explain(&report.cursor.to_string(), &UserId::from(3))
+        .await;
+    assert_eq!(
+        sorted(&why.instances),
+        sorted(&[a.instance(), b.instance()])
+    );
+    let lines: Vec<_> = why
+        .connections
+        .iter()
+        .map(|c| (c.connection_id, c.instance, c.outcome, c.detail.as_str()))
+        .collect();
+    let mut expected = vec![
+        (
+            on_a.connection_id,
+            a.instance(),
+            sse_core::cluster::Outcome::Delivered,
+            "written to the stream",
+        ),
+        (
+            on_b.connection_id,
+            b.instance(),
+            sse_core::cluster::Outcome::NotRecipient,
+            "not subscribed to the channel chat",
+        ),
+    ];
+    expected.sort_by_key(|line| (line.1, line.0));
+    assert_eq!(lines, expected);
+}

@@ -2,6 +2,8 @@
 //! `deliver/10000` broadcasts one message to 10,000 open stream bodies and then polls each
 //! body as hyper does after a write: once for the frame, once more until it is pending again.
 //! The throughput is in deliveries, so criterion prints the cost of one.
+//! `deliver-without-ledger/10000` is the same on a hub without the delivery ledger (what
+//! `Hub::explain` reads), so that the ledger's cost per delivery shows.
 //!
 //! Each body has a waker of its own that only counts its wake-ups, so that the scheduler's
 //! work is not measured but every wake-up the hub asks for is (and checked: exactly one per
@@ -106,13 +108,15 @@ fn deliver_once(
     (report.sent, bytes)
 }
 
-fn deliver(c: &mut Criterion) {
+/// Benchmarks deliveries on a hub from `hub` as `group`: `deliver` with the delivery ledger
+/// (the default), `deliver-without-ledger` without, so that its cost per delivery shows.
+fn deliver(c: &mut Criterion, group: &str, hub: sse_core::HubBuilder) {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .build()
         .unwrap();
     let _guard = runtime.enter();
-    let hub = Hub::new();
+    let hub = hub.build();
     let service = SseService::new(hub.clone(), StreamConfig::new([Channel::LIVE_UPDATES]));
     let mut streams: Vec<Stream> = runtime.block_on(async {
         let mut streams = Vec::with_capacity(STREAMS);
@@ -126,7 +130,7 @@ fn deliver(c: &mut Criterion) {
         EventType::Data,
         json!({"seq": 1, "sentAtNanos": 1_764_350_000_000_000_000_u64}),
     );
-    let mut group = c.benchmark_group("deliver");
+    let mut group = c.benchmark_group(group);
     group.throughput(Throughput::Elements(STREAMS as u64));
     group.bench_with_input(BenchmarkId::from_parameter(STREAMS), &STREAMS, |b, _| {
         b.iter_custom(|iters| {
@@ -154,6 +158,11 @@ fn main() {
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(3))
         .configure_from_args();
-    deliver(&mut criterion);
+    deliver(&mut criterion, "deliver", Hub::builder());
+    deliver(
+        &mut criterion,
+        "deliver-without-ledger",
+        Hub::builder().without_delivery_ledger(),
+    );
     criterion.final_summary();
 }

@@ -155,6 +155,38 @@ pub async fn revoke_user(
     })))
 }
 
+/// The query of `GET /api/sse/explain`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ExplainQuery {
+    /// The message's id or cursor.
+    message: String,
+    /// The user.
+    user_id: String,
+}
+
+/// `GET /api/sse/explain?message=<id or cursor>&userId=<id>` (admin): what happened to the
+/// message at each of the user's connections, on every instance.
+pub async fn explain(
+    _admin: Admin,
+    State(state): State<AppState>,
+    query: Result<Query<ExplainQuery>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Query(query) = query.map_err(|e| ApiError(Rejection::bad_request(e.body_text())))?;
+    let user = user_id(&query.user_id)?;
+    if query.message.is_empty() {
+        return Err(ApiError(Rejection::bad_request(
+            "message must be a message id or cursor",
+        )));
+    }
+    let why = state.hub.explain(&query.message, &user).await;
+    Ok(Json(json!({
+        "message": why.message,
+        "userId": why.user_id,
+        "connections": why.connections,
+    })))
+}
+
 /// `GET /metrics`: the Prometheus text exposition.
 pub async fn metrics(State(state): State<AppState>) -> Response {
     match &state.metrics {

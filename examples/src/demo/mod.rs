@@ -89,6 +89,7 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/api/sse/users/{user}/ban", delete(api::unban_user))
         .route("/api/sse/users/{user}/revoke", post(api::revoke_user))
+        .route("/api/sse/explain", get(api::explain))
         .route("/api/login", post(api::login))
         .route("/api/logout", post(api::logout))
         .route("/api/me", get(api::me))

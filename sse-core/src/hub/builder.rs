@@ -17,6 +17,7 @@ use crate::{
     Backplane, Clock, HistoryConfig, IdentityPermissions, InMemoryBackplane, InstanceId,
     PermissionResolver, Role,
     envelope::Limits,
+    ledger::Ledger,
     persistent::PersistentCache,
     registry::{Origin, Roster},
 };
@@ -60,6 +61,7 @@ pub struct HubBuilder {
     persistent_ttl: Duration,
     idempotency_window: Duration,
     idempotency_keys: usize,
+    ledger: Option<(usize, usize)>,
 }
 
 impl Default for HubBuilder {
@@ -81,6 +83,7 @@ impl Default for HubBuilder {
             persistent_ttl: Duration::from_secs(24 * 60 * 60),
             idempotency_window: Duration::from_secs(5 * 60),
             idempotency_keys: 100_000,
+            ledger: Some((1_000, 16 * 1024 * 1024)),
         }
     }
 }
@@ -185,6 +188,21 @@ impl HubBuilder {
         self
     }
 
+    /// The delivery ledger behind [`Hub::explain`](crate::Hub::explain): what happened to
+    /// each of the last `messages` messages at each connection it was offered to, within
+    /// `bytes` (default: 1,000 messages, 16 MiB; a broadcast costs 8 bytes per recipient).
+    pub fn delivery_ledger(mut self, messages: usize, bytes: usize) -> Self {
+        self.ledger = Some((messages, bytes));
+        self
+    }
+
+    /// Switches the delivery ledger off: [`Hub::explain`](crate::Hub::explain) then knows
+    /// only who was not a recipient, and why.
+    pub fn without_delivery_ledger(mut self) -> Self {
+        self.ledger = None;
+        self
+    }
+
     /// How long a persistent message without a TTL stays cached (default: 24 h).
     pub fn persistent_ttl(mut self, ttl: Duration) -> Self {
         self.persistent_ttl = ttl;
@@ -224,6 +242,8 @@ impl HubBuilder {
                         in_ids: matches!(mode, Mode::Shared(_)),
                         retry_ms: millis(self.reconnect_retry),
                     },
+                    self.ledger
+                        .map(|(messages, bytes)| Ledger::new(messages, bytes)),
                 )),
                 config: HubConfig {
                     limits: Limits {

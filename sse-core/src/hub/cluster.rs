@@ -14,10 +14,10 @@ use crate::{
 };
 
 /// What every instance answered to one command.
-struct Gathered {
-    answers: Vec<(crate::InstanceId, Answer)>,
-    missing: Vec<crate::InstanceId>,
-    error: Option<String>,
+pub(super) struct Gathered {
+    pub(super) answers: Vec<(crate::InstanceId, Answer)>,
+    pub(super) missing: Vec<crate::InstanceId>,
+    pub(super) error: Option<String>,
 }
 
 impl Gathered {
@@ -230,7 +230,7 @@ impl Hub {
     }
 
     /// Carries out `command` here, then on every other instance.
-    async fn everywhere(&self, command: Command) -> Gathered {
+    pub(super) async fn everywhere(&self, command: Command) -> Gathered {
         let here = self.execute(&command);
         let mut gathered = Gathered {
             answers: vec![(self.instance(), here)],
@@ -311,6 +311,7 @@ impl Hub {
             Command::Stats => Answer::Stats {
                 stats: Box::new(self.stats()),
             },
+            Command::Explain { message, user } => self.explain_answer(message, user),
         }
     }
 }

@@ -110,6 +110,9 @@ impl Hub {
             Frame::system(system::history_gap(&gap, now), Message::MAX_PRIORITY)
         };
         let opened = conn.open(frames, earlier.gap, refresh, &roster.counters);
+        if let (Some(ledger), true) = (&roster.counters.ledger, opened.replayed > 0) {
+            ledger.replayed(conn.id.seq, earlier.entries.iter().map(Entry::cursor));
+        }
         if opened.gap {
             roster.counters.history_gaps.fetch_add(1, Relaxed);
         }

@@ -7,8 +7,13 @@ use std::{
 
 use super::{Hub, HubInner, Mode, Tally};
 use crate::{
-    Entry, Message, cluster::ControlRequest, connection::Offered, error::BackplaneError,
-    queue::Frame, system,
+    Entry, Message,
+    cluster::ControlRequest,
+    connection::Offered,
+    error::BackplaneError,
+    ledger::{Dispatch, Outcomes},
+    queue::Frame,
+    system,
 };
 
 /// What dispatching one entry did on this instance.
@@ -130,6 +135,10 @@ impl HubInner {
             for conn in &too_slow {
                 registry.remove(conn);
             }
+            drop(registry);
+            for conn in &too_slow {
+                roster.ended(conn);
+            }
         }
     }
 
@@ -141,7 +150,12 @@ impl HubInner {
         roster.counters.dispatched.fetch_add(1, Relaxed);
         let envelope = entry.envelope();
         let mut out = Dispatched::default();
+        let ledger = roster.counters.ledger.as_ref();
         if envelope.is_expired(now) {
+            if let Some(ledger) = ledger {
+                let newest = self.ids.next_connection.load(Relaxed);
+                ledger.dispatched(entry, newest, true, Outcomes::default());
+            }
             return out;
         }
         if envelope.is_persistent() {
@@ -150,28 +164,54 @@ impl HubInner {
         let frame = entry.queued();
         let mut too_slow = Vec::new();
         let mut tally = Tally::default();
-        roster.registry.read().for_each_recipient(envelope, |conn| {
-            match conn.offer(
+        let mut outcomes = ledger.map(|_| Outcomes::with_capacity(16));
+        let newest = self.ids.next_connection.load(Relaxed);
+        let registry = roster.registry.read();
+        registry.for_each_recipient(envelope, |conn| {
+            let offered = conn.offer(
                 Arc::clone(&frame),
                 now,
                 &mut tally,
                 self.config.reconnect_retry_ms,
-            ) {
+            );
+            let outcome = match offered {
+                Offered::Queued => {
+                    out.sent += 1;
+                    Dispatch::Queued
+                }
                 // Given by replay or persistent delivery already: it reaches the connection.
-                Offered::Queued | Offered::AlreadyGiven => out.sent += 1,
-                Offered::Shed => out.shed += 1,
+                Offered::AlreadyGiven => {
+                    out.sent += 1;
+                    Dispatch::AlreadyGiven
+                }
+                Offered::Shed => {
+                    out.shed += 1;
+                    Dispatch::Shed
+                }
                 Offered::ClosedSlow => {
                     out.closed += 1;
                     too_slow.push(Arc::clone(conn));
+                    Dispatch::ClosedSlow
                 }
-                Offered::AlreadyClosed => {}
+                Offered::AlreadyClosed => return,
+            };
+            if let Some(outcomes) = &mut outcomes {
+                outcomes.push(conn.id.seq, outcome);
             }
         });
+        drop(registry);
+        if let (Some(ledger), Some(outcomes)) = (ledger, outcomes) {
+            ledger.dispatched(entry, newest, false, outcomes);
+        }
         tally.apply(&roster.counters);
         if !too_slow.is_empty() {
             let mut registry = roster.registry.write();
             for conn in &too_slow {
                 registry.remove(conn);
+            }
+            drop(registry);
+            for conn in &too_slow {
+                roster.ended(conn);
             }
         }
         out

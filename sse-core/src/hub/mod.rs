@@ -8,6 +8,7 @@ mod builder;
 mod cluster;
 mod connect;
 mod dispatch;
+mod explain;
 mod idempotency;
 mod lifecycle;
 mod publish;

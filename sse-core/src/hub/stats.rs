@@ -50,6 +50,7 @@ impl Hub {
                 queues: c.queue_bytes.load(Relaxed),
                 history: backplane.bytes,
                 persistent_cache: persistent_bytes,
+                ledger: c.ledger.as_ref().map_or(0, |l| l.size().1),
             },
             backplane,
         }
@@ -181,12 +182,15 @@ pub struct MemoryStats {
     pub history: usize,
     /// The persistent-message cache.
     pub persistent_cache: usize,
+    /// The delivery ledger behind [`Hub::explain`](crate::Hub::explain).
+    #[serde(default)]
+    pub ledger: usize,
 }
 
 impl MemoryStats {
     /// The sum of all parts.
     pub fn total(&self) -> usize {
-        self.queues + self.history + self.persistent_cache
+        self.queues + self.history + self.persistent_cache + self.ledger
     }
 }
 
@@ -207,12 +211,21 @@ pub(crate) struct Counters {
     pub(crate) backplane_errors: AtomicU64,
     pub(crate) queue_bytes: AtomicUsize,
     pub(crate) minute: MinuteWindow,
+    /// What happened to each recent message at each connection, unless switched off.
+    pub(crate) ledger: Option<crate::ledger::Ledger>,
 }
 
 impl Counters {
     pub(crate) fn add(counter: &AtomicU64, n: u32) {
         if n > 0 {
             counter.fetch_add(u64::from(n), Relaxed);
+        }
+    }
+
+    /// Records frames of connection `seq` dropped before they were written.
+    pub(crate) fn lost(&self, seq: u64, lost: &[(crate::Cursor, crate::ledger::Lost)]) {
+        if let (Some(ledger), false) = (&self.ledger, lost.is_empty()) {
+            ledger.lost(seq, lost);
         }
     }
 
@@ -239,6 +252,8 @@ pub(crate) struct Tally {
     pub(crate) closed_slow: u64,
     queue_bytes_added: usize,
     queue_bytes_removed: usize,
+    /// Frames dropped from queues, for the ledger: connection number, cursor, why.
+    pub(crate) lost: Vec<(u64, crate::Cursor, crate::ledger::Lost)>,
 }
 
 impl Tally {
@@ -251,8 +266,13 @@ impl Tally {
         }
     }
 
-    /// Adds what was tallied to the hub's counters.
+    /// Adds what was tallied to the hub's counters (and what was dropped to the ledger).
     pub(crate) fn apply(self, counters: &Counters) {
+        if let Some(ledger) = &counters.ledger {
+            for (seq, cursor, why) in &self.lost {
+                ledger.lost(*seq, &[(*cursor, *why)]);
+            }
+        }
         for (counter, n) in [
             (&counters.queued, self.queued),
             (&counters.shed, self.shed),

@@ -17,6 +17,7 @@ mod clock;
 mod cluster;
 mod delivery;
 mod exactly_once;
+mod explain;
 mod idempotency;
 mod lifecycle;
 mod model;

@@ -103,6 +103,23 @@ test('after the server drops a page, it reconnects and shows what it missed exac
   await snap('4-resume');
 });
 
+test('the admin panel explains why a user did not get a message', async () => {
+  const admin = await pageAs('admin-token');
+  const report = await api(demo.url, 'POST', '/api/sse/publish', 'admin-token', {
+    channel: 'toasts', event: 'toast', data: { message: 'Alice only', type: 'info' },
+    target: 'user-specific', targetUsers: [2],
+  });
+  await admin.locator('#explain [name="message"]').fill(report.cursor);
+  await admin.locator('#explain [name="userId"]').fill('3');
+  await admin.locator('#explain button').click();
+  const row = admin.locator('#explanation tbody tr').first();
+  await row.waitFor({ timeout: 5_000 });
+  assert.equal(await row.getAttribute('data-outcome'), 'not-recipient');
+  assert.equal(await row.locator('td:nth-child(4)').textContent(), 'the user is not among targetUsers');
+  await admin.screenshot({ path: join(artifacts, '5-explain-admin.png'), fullPage: true });
+  await admin.context().close();
+});
+
 test('an admin bans a user from the panel: the stream ends everywhere and reconnects get 403', async () => {
   const admin = await pageAs('admin-token');
   const bobsRow = admin.locator('#connections tbody tr', { has: admin.locator('td:nth-child(3)', { hasText: /^3$/ }) });
@@ -117,7 +134,7 @@ test('an admin bans a user from the panel: the stream ends everywhere and reconn
   const refused = await fetch(`${demo.url}/api/sse/stream?channels=notifications&token=bob-token`);
   assert.equal(refused.status, 403);
   assert.equal((await refused.json()).error, 'banned');
-  await admin.screenshot({ path: join(artifacts, '5-ban-admin.png') });
+  await admin.screenshot({ path: join(artifacts, '6-ban-admin.png') });
   assert.equal(await api(demo.url, 'DELETE', '/api/sse/users/3/ban', 'admin-token'), null);
   const lifted = await fetch(`${demo.url}/api/sse/stream?channels=notifications&token=bob-token`);
   assert.equal(lifted.status, 200);

@@ -174,10 +174,31 @@ $('#composer').addEventListener('submit', async (event) => {
   if (form.get('ttl')) message.ttl = Number(form.get('ttl'));
   try {
     message.data = JSON.parse(form.get('data') || 'null');
-    $('#send-report').textContent = JSON.stringify(await api('POST', '/api/sse/publish', message), null, 2);
+    const report = await api('POST', '/api/sse/publish', message);
+    $('#send-report').textContent = JSON.stringify(report, null, 2);
+    $('#explain [name="message"]').value = report.cursor;
   } catch (e) {
     $('#send-report').textContent = JSON.stringify(e.body ?? { error: 'invalid_json', message: e.message }, null, 2);
   }
+});
+
+$('#explain').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const form = new FormData(event.target);
+  const query = new URLSearchParams({ message: form.get('message').trim(), userId: form.get('userId').trim() });
+  const rows = await api('GET', `/api/sse/explain?${query}`)
+    .then((why) => why.connections)
+    .catch((e) => [{ connectionId: '', instance: '', outcome: 'error', detail: e.message }]);
+  $('#explanation tbody').replaceChildren(...rows.map((line) => {
+    const tr = document.createElement('tr');
+    tr.dataset.outcome = line.outcome;
+    for (const value of [line.connectionId, line.instance, line.outcome, line.detail]) {
+      const td = document.createElement('td');
+      td.textContent = value;
+      tr.append(td);
+    }
+    return tr;
+  }));
 });
 
 async function refreshConnections() {
