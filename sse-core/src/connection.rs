@@ -472,9 +472,12 @@ impl Connection {
             Offered::Shed
         };
         tally.queue_bytes_changed(bytes_before, state.queue.bytes());
-        tally
-            .lost
-            .extend(lost.into_iter().map(|(c, why)| (self.id.seq, c, why)));
+        if !lost.is_empty() {
+            let seq = self.id.seq;
+            tally
+                .lost
+                .extend(lost.into_iter().map(|(c, why)| (seq, c, why)));
+        }
         if dropped > 0 {
             self.dropped.fetch_add(dropped, Relaxed);
         }

@@ -225,9 +225,12 @@ fn poll_stream(state: Pin<&mut StreamState>, cx: &mut Context<'_>) -> Poll<Optio
 /// `auth-expired` refresh. The timer follows the expiry when
 /// [`Hub::refresh_user`](sse_core::Hub::refresh_user) moves it (the subscription is woken
 /// then), and is dropped when it has none.
+#[inline]
 fn poll_expiry(state: &mut StreamProjection<'_>, cx: &mut Context<'_>) -> Poll<Option<Bytes>> {
     let Some(at) = state.subscription.expires_at() else {
-        *state.expiry = None;
+        if state.expiry.is_some() {
+            *state.expiry = None;
+        }
         return Poll::Pending;
     };
     // Twice at most: the hub's clock may stand a little behind tokio's when the timer fires.

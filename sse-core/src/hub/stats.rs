@@ -268,7 +268,7 @@ impl Tally {
 
     /// Adds what was tallied to the hub's counters (and what was dropped to the ledger).
     pub(crate) fn apply(self, counters: &Counters) {
-        if let Some(ledger) = &counters.ledger {
+        if let (Some(ledger), false) = (&counters.ledger, self.lost.is_empty()) {
             for (seq, cursor, why) in &self.lost {
                 ledger.lost(*seq, &[(*cursor, *why)]);
             }
