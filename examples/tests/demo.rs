@@ -651,3 +651,54 @@ async fn explain_says_what_happened_to_a_message_at_each_of_a_users_connections(
     let (status, _) = call(bob_caller.get(&explain(&for_bob["id"]))).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn presence_lists_who_is_in_a_channel_for_those_who_may_read_it() {
+    let hub = examples::demo::hub_builder().build();
+    let server = common::serve_demo(hub).await;
+    let mut bob = sse_conformance::client::open(
+        client().get(server.stream_url("channels=chat&presence=true&token=bob-token")),
+    )
+    .await;
+    bob.expect_event("connected").await;
+    assert_eq!(
+        bob.expect_event("presence-join").await.payload(),
+        json!({"userId": "3", "connections": 1})
+    );
+    let mut alice = open(&server, "alice-token").await;
+    next(&mut alice).await;
+    assert_eq!(
+        bob.expect_event("presence-join").await.payload(),
+        json!({"userId": "2", "connections": 1})
+    );
+
+    let bob_caller = Caller {
+        server: &server,
+        token: "bob-token",
+    };
+    let (status, here) = call(bob_caller.get("/api/sse/presence/chat")).await;
+    assert_eq!(status, StatusCode::OK);
+    let since = |i: usize| here["users"][i]["since"].as_u64().unwrap();
+    assert_eq!(
+        here,
+        json!({
+            "channel": "chat",
+            "users": [
+                {"userId": "2", "connections": 1, "since": since(0)},
+                {"userId": "3", "connections": 1, "since": since(1)},
+            ],
+            "anonymous": 0,
+            "total": 2,
+        })
+    );
+    // Only for those who may read the channel.
+    let (status, _) = call(client().get(server.url("/api/sse/presence/chat"))).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _) = call(bob_caller.get("/api/sse/presence/admin-actions")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = call(bob_caller.get("/api/sse/presence/nowhere")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    // Alerts are open to anonymous readers.
+    let (status, here) = call(client().get(server.url("/api/sse/presence/alerts"))).await;
+    assert_eq!((status, &here["total"]), (StatusCode::OK, &json!(1)));
+}

@@ -8,7 +8,7 @@ use parking_lot::Mutex;
 
 use crate::{
     Clock, Cursor, Envelope, HistoryConfig, IdempotencyKey, InstanceId, UserId,
-    cluster::{Answers, Command, ControlStream, InstanceStats},
+    cluster::{Answers, Command, ControlStream, InstanceStats, PresenceUpdate},
     error::BackplaneError,
     history::{History, Lookup},
     hub::{Claim, IdempotencyRecord},
@@ -316,6 +316,21 @@ pub trait Backplane: Send + Sync + fmt::Debug + 'static {
     ) -> Result<(), BackplaneError> {
         let _ = (key, done, window);
         Ok(())
+    }
+
+    /// Decides a presence change cluster-wide (see [`PresenceUpdate`]): `Some(true)` when the
+    /// hub should act (send the join, hold the leave, send the leave), `Some(false)` when not.
+    /// The default, `None`, leaves the decision to the hub, which knows only this instance.
+    ///
+    /// # Errors
+    ///
+    /// [`BackplaneError`] when the store cannot be reached; the hub then decides alone.
+    async fn presence_change(
+        &self,
+        update: &PresenceUpdate,
+    ) -> Result<Option<bool>, BackplaneError> {
+        let _ = update;
+        Ok(None)
     }
 }
 

@@ -140,6 +140,11 @@ pub enum Command {
     },
     /// The instance's statistics. Answers [`Answer::Stats`].
     Stats,
+    /// Who is connected to a channel. Answers [`Answer::Presence`].
+    Presence {
+        /// The channel.
+        channel: Channel,
+    },
     /// What happened to a message (by cursor or id) at a user's connections. Answers
     /// [`Answer::Explained`].
     Explain {
@@ -169,6 +174,13 @@ pub enum Answer {
     Stats {
         /// The instance's statistics.
         stats: Box<HubStats>,
+    },
+    /// Who is connected to a channel on the instance.
+    Presence {
+        /// The users, ordered by user id.
+        users: Vec<PresentUser>,
+        /// Anonymous connections.
+        anonymous: usize,
     },
     /// What happened to a message at a user's connections on the instance.
     Explained {
@@ -417,4 +429,76 @@ impl ClusterStats {
         total.instances = instances;
         total
     }
+}
+
+/// A user connected to a channel, from [`Hub::presence`](crate::Hub::presence).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct PresentUser {
+    /// The user.
+    pub user_id: UserId,
+    /// Their open connections to the channel.
+    pub connections: usize,
+    /// Since when they are connected: the opening of their oldest open connection
+    /// (milliseconds since the Unix epoch).
+    pub since: u64,
+}
+
+/// Who is connected to a channel, on every instance, from
+/// [`Hub::presence`](crate::Hub::presence).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct Presence {
+    /// The channel.
+    pub channel: Channel,
+    /// The users, ordered by user id.
+    pub users: Vec<PresentUser>,
+    /// Anonymous connections (they are counted, never named).
+    pub anonymous: usize,
+    /// Every connection to the channel: the users' and the anonymous ones.
+    pub total: usize,
+    /// The instances that answered, this one included.
+    pub instances: Vec<InstanceId>,
+    /// Instances known to be alive that did not answer in time.
+    pub missing: Vec<InstanceId>,
+    /// Why other instances could not be asked at all.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// A change of a user's presence on a channel, as an instance sees it, for a shared
+/// [`Backplane`](crate::Backplane) to decide cluster-wide
+/// ([`Backplane::presence_change`](crate::Backplane::presence_change)).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PresenceUpdate {
+    /// The user's first connection to the channel on this instance opened. Decide: is it
+    /// their first in the cluster (and no leave of theirs is pending)? Then a
+    /// `presence-join` is sent.
+    Joined {
+        /// The channel.
+        channel: Channel,
+        /// The user.
+        user: UserId,
+    },
+    /// The user's last connection to the channel on this instance closed. Decide: was it
+    /// their last in the cluster? Then a leave is pending for the debounce time.
+    Left {
+        /// The channel.
+        channel: Channel,
+        /// The user.
+        user: UserId,
+        /// How long the leave stays pending.
+        debounce: std::time::Duration,
+    },
+    /// A pending leave's time came. Decide: is the user still gone (and is the leave still
+    /// this instance's to send)? Then a `presence-leave` is sent.
+    LeaveDue {
+        /// The channel.
+        channel: Channel,
+        /// The user.
+        user: UserId,
+    },
 }

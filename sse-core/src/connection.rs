@@ -128,6 +128,7 @@ pub struct ConnectOptions {
     pub(crate) last_event_id: Option<Cursor>,
     pub(crate) permissions: Option<Vec<Permission>>,
     pub(crate) guard: Option<Arc<Guard>>,
+    pub(crate) presence: bool,
 }
 
 /// A value held while a connection is open: see [`ConnectOptions::guard`].
@@ -143,6 +144,7 @@ impl fmt::Debug for ConnectOptions {
             .field("last_event_id", &self.last_event_id)
             .field("permissions", &self.permissions)
             .field("guard", &self.guard.is_some())
+            .field("presence", &self.presence)
             .finish()
     }
 }
@@ -158,7 +160,17 @@ impl ConnectOptions {
             last_event_id: None,
             permissions: None,
             guard: None,
+            presence: false,
         }
+    }
+
+    /// Whether the connection receives presence events on its channels: `presence-join` when
+    /// a user's first connection to a channel opens and `presence-leave` when their last one
+    /// closes, for the channels the hub tracks
+    /// ([`HubBuilder::presence_channels`](crate::HubBuilder::presence_channels)). Default: no.
+    pub fn presence(mut self, presence: bool) -> Self {
+        self.presence = presence;
+        self
     }
 
     /// The channels to subscribe to (duplicates are ignored).
@@ -264,6 +276,8 @@ pub(crate) struct Connection {
     state: Mutex<State>,
     /// See [`ConnectOptions::guard`]: dropped when the connection ends.
     guard: Option<Arc<Guard>>,
+    /// Whether the connection asked for presence events.
+    pub(crate) presence: bool,
 }
 
 struct State {
@@ -364,7 +378,15 @@ impl Connection {
                 last: None,
             }),
             guard: None,
+            presence: false,
         }
+    }
+
+    /// A connection that receives presence events (`presence-join`, `presence-leave`) on its
+    /// channels.
+    pub(crate) fn with_presence(mut self, presence: bool) -> Self {
+        self.presence = presence;
+        self
     }
 
     /// A connection of a client that resumes after `cursor` (its `Last-Event-ID`): it has
@@ -396,6 +418,7 @@ impl Connection {
             roles: &self.roles,
             permissions: &self.permissions,
             channels: &self.channels,
+            presence: self.presence,
         }
     }
 
@@ -680,6 +703,11 @@ impl Connection {
     /// Records that something (such as a heartbeat) was written.
     pub(crate) fn touch(&self, now_ms: u64) {
         self.last_activity.store(now_ms, Relaxed);
+    }
+
+    /// When the connection opened (milliseconds since the Unix epoch).
+    pub(crate) fn connected_at(&self) -> u64 {
+        self.connected_at
     }
 
     /// Whether the frame of `cursor` is still waiting to be written.

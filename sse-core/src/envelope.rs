@@ -57,6 +57,9 @@ pub(crate) struct Routing {
     pub(crate) require_auth: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) coalesce_key: Option<CoalesceKey>,
+    /// A presence event: only connections that asked for presence events receive it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) presence: bool,
     /// A token unique to one send, by which the sending hub recognises its own message when a
     /// shared backplane hands it back (message ids are the application's and may repeat).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -69,6 +72,8 @@ pub(crate) struct Recipient<'a> {
     pub(crate) roles: &'a [Role],
     pub(crate) permissions: &'a [Permission],
     pub(crate) channels: &'a [Channel],
+    /// Whether the connection asked for presence events.
+    pub(crate) presence: bool,
 }
 
 impl Envelope {
@@ -164,6 +169,7 @@ impl Envelope {
                 persistent: parts.persistent,
                 retryable: parts.retryable,
                 require_auth: parts.require_auth,
+                presence: parts.presence,
                 coalesce_key: parts.coalesce_key,
                 send_token: None,
             }),
@@ -376,6 +382,9 @@ impl Envelope {
     /// [`admits`](Self::admits) without the channel check, for callers that walked the channel.
     pub(crate) fn admits_identity(&self, recipient: &Recipient<'_>) -> bool {
         let r = &self.routing;
+        if r.presence && !recipient.presence {
+            return false;
+        }
         // The lists are sorted (see `sorted_list`): membership is a binary search, and a
         // connection's own few roles and permissions are looked up in the long lists.
         if let Some(user) = recipient.user {
@@ -417,6 +426,9 @@ impl Envelope {
             return Some("anonymous, and the message requires authentication".to_owned());
         } else if r.target == Target::Authenticated {
             return Some("anonymous, and the message targets authenticated users".to_owned());
+        }
+        if r.presence && !recipient.presence {
+            return Some("a presence event, and the connection did not ask for them".to_owned());
         }
         if self.admits_identity(recipient) {
             return None;

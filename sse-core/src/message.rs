@@ -155,6 +155,9 @@ pub struct Message {
     coalesce_key: Option<CoalesceKey>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     idempotency_key: Option<IdempotencyKey>,
+    /// A presence event of the hub's own: never read from or written to the wire format.
+    #[serde(skip)]
+    presence: bool,
 }
 
 /// A coalescing key: 1 to 256 characters, no control characters.
@@ -269,6 +272,7 @@ impl Message {
             require_auth: false,
             coalesce_key: None,
             idempotency_key: None,
+            presence: false,
         }
     }
 
@@ -401,6 +405,14 @@ impl Message {
         hasher.finish()
     }
 
+    /// A presence event (`presence-join` or `presence-leave`) on `channel`, for the
+    /// connections that asked for them; never replayed.
+    pub(crate) fn presence_event(channel: Channel, event: EventType, data: Value) -> Self {
+        let mut message = Self::new(channel, event, data).retryable(false);
+        message.presence = true;
+        message
+    }
+
     fn retarget(mut self, target: Target) -> Self {
         self.target = target;
         self.target_users.clear();
@@ -507,6 +519,7 @@ impl Message {
             retryable: self.retryable,
             require_auth: self.require_auth,
             coalesce_key: self.coalesce_key,
+            presence: self.presence,
         }
     }
 }
@@ -529,6 +542,7 @@ pub(crate) struct MessageParts {
     pub(crate) retryable: bool,
     pub(crate) require_auth: bool,
     pub(crate) coalesce_key: Option<CoalesceKey>,
+    pub(crate) presence: bool,
 }
 
 #[cfg(test)]

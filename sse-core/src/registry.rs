@@ -4,6 +4,7 @@
 use std::{collections::HashMap, hash::Hash, sync::Arc};
 
 use parking_lot::RwLock;
+use tokio::sync::mpsc;
 
 use crate::{
     Channel, Clock, ConnectionId, Envelope, InstanceId, Permission, Role, Target, UserId,
@@ -20,6 +21,17 @@ pub(crate) struct Roster {
     pub(crate) clock: Clock,
     pub(crate) max_batch_bytes: usize,
     pub(crate) origin: Origin,
+    /// Where joins and leaves of presence channels go, when the hub tracks any.
+    pub(crate) presence: Option<mpsc::UnboundedSender<PresenceChange>>,
+}
+
+/// A user's first connection on a presence channel opened, or their last one closed, on this
+/// instance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum PresenceChange {
+    Joined(Channel, UserId),
+    /// The last connection closed at this time (milliseconds since the Unix epoch).
+    Left(Channel, UserId, u64),
 }
 
 /// Where the connections are: the instance, and how their ids and system events are made.
@@ -45,9 +57,15 @@ impl Roster {
         max_batch_bytes: usize,
         origin: Origin,
         ledger: Option<crate::ledger::Ledger>,
+        presence: Option<(Vec<Channel>, mpsc::UnboundedSender<PresenceChange>)>,
     ) -> Self {
+        let (channels, presence) = presence.unzip();
         Self {
-            registry: RwLock::new(Registry::default()),
+            registry: RwLock::new(Registry {
+                presence: channels.unwrap_or_default(),
+                ..Registry::default()
+            }),
+            presence,
             counters: Counters {
                 ledger,
                 ..Counters::default()
@@ -62,8 +80,7 @@ impl Roster {
     /// and its stream ends with the `auth-expired` refresh and a final `retry:`. Returns false
     /// if it was already ending.
     pub(crate) fn expire(&self, conn: &Connection) -> bool {
-        self.registry.write().remove(conn);
-        self.ended(conn);
+        self.remove([conn]);
         let id = format!("{}-auth-expired-{}", self.origin.instance, conn.id.seq);
         let refresh = crate::queue::Frame::system(
             crate::system::auth_expired(&id, self.clock.now_ms()),
@@ -74,21 +91,47 @@ impl Roster {
 
     /// Takes a connection out of the indices and gives back its queue.
     pub(crate) fn unregister(&self, conn: &Connection) {
-        self.registry.write().remove(conn);
+        self.remove([conn]);
         conn.release(&self.counters);
-        self.ended(conn);
     }
 
-    /// Tells the ledger that a connection left the indices, so that the messages it was
-    /// offered can still be explained for its user.
-    pub(crate) fn ended(&self, conn: &Connection) {
-        if let Some(ledger) = &self.counters.ledger {
-            ledger.ended(
-                conn.id.seq,
-                crate::ledger::Ended {
-                    user: conn.user.clone(),
-                },
-            );
+    /// Adds a connection to the indices; tells presence where it is its user's first.
+    pub(crate) fn insert(&self, conn: &Arc<Connection>) {
+        let joined = self.registry.write().insert(conn);
+        if let (Some(presence), Some(user)) = (&self.presence, &conn.user) {
+            for channel in joined {
+                let _ = presence.send(PresenceChange::Joined(channel, user.clone()));
+            }
+        }
+    }
+
+    /// Takes connections out of the indices under one lock; tells the ledger that they ended
+    /// (so that the messages they were offered can still be explained for their user) and
+    /// presence where each was its user's last.
+    pub(crate) fn remove<'a>(&self, conns: impl IntoIterator<Item = &'a Connection>) {
+        let mut removed = Vec::new();
+        let mut registry = self.registry.write();
+        for conn in conns {
+            if let Some(left) = registry.remove(conn) {
+                removed.push((conn, left));
+            }
+        }
+        drop(registry);
+        for (conn, left) in removed {
+            if let Some(ledger) = &self.counters.ledger {
+                ledger.ended(
+                    conn.id.seq,
+                    crate::ledger::Ended {
+                        user: conn.user.clone(),
+                    },
+                );
+            }
+            if let (Some(presence), Some(user)) = (&self.presence, &conn.user) {
+                let now = self.clock.now_ms();
+                for channel in left {
+                    let _ = presence.send(PresenceChange::Left(channel, user.clone(), now));
+                }
+            }
         }
     }
 
@@ -98,15 +141,8 @@ impl Roster {
         &self,
         select: impl FnOnce(&Registry) -> Vec<Arc<Connection>>,
     ) -> Vec<Arc<Connection>> {
-        let mut registry = self.registry.write();
-        let conns = select(&registry);
-        for conn in &conns {
-            registry.remove(conn);
-        }
-        drop(registry);
-        for conn in &conns {
-            self.ended(conn);
-        }
+        let conns = select(&self.registry.read());
+        self.remove(conns.iter().map(|conn| &**conn));
         conns
     }
 }
@@ -123,6 +159,8 @@ pub(crate) struct Registry {
     by_user: Index<UserId>,
     by_role: Index<Role>,
     by_permission: Index<Permission>,
+    /// The channels whose joins and leaves the hub tracks.
+    presence: Vec<Channel>,
 }
 
 /// The connections under one index key. Most users have a single connection, so one is held
@@ -200,7 +238,8 @@ impl<'a> Iterator for ConnIter<'a> {
 }
 
 impl Registry {
-    pub(crate) fn insert(&mut self, conn: &Arc<Connection>) {
+    /// Adds a connection; returns the presence channels on which it is its user's first.
+    pub(crate) fn insert(&mut self, conn: &Arc<Connection>) -> Vec<Channel> {
         self.connections.insert(conn.id.seq, Arc::clone(conn));
         for channel in &conn.channels {
             add(&mut self.by_channel, channel, conn);
@@ -214,14 +253,30 @@ impl Registry {
         for permission in &conn.permissions {
             add(&mut self.by_permission, permission, conn);
         }
+        self.presence_of(conn, 1)
     }
 
-    /// Removes a connection; false if it was not registered.
-    pub(crate) fn remove(&mut self, conn: &Connection) -> bool {
-        let id = conn.id.seq;
-        if self.connections.remove(&id).is_none() {
-            return false;
+    /// The presence channels of `conn` on which its user now has `n` connections.
+    fn presence_of(&self, conn: &Connection, n: usize) -> Vec<Channel> {
+        let Some(user) = &conn.user else {
+            return Vec::new();
+        };
+        if self.presence.is_empty() {
+            return Vec::new();
         }
+        conn.channels
+            .iter()
+            .filter(|channel| self.presence.contains(channel))
+            .filter(|channel| self.of_user(user).filter(|c| c.subscribes(channel)).count() == n)
+            .cloned()
+            .collect()
+    }
+
+    /// Removes a connection; `None` if it was not registered, otherwise the presence channels
+    /// on which it was its user's last.
+    pub(crate) fn remove(&mut self, conn: &Connection) -> Option<Vec<Channel>> {
+        let id = conn.id.seq;
+        self.connections.remove(&id)?;
         for channel in &conn.channels {
             remove(&mut self.by_channel, channel, id);
         }
@@ -238,7 +293,7 @@ impl Registry {
         // every removal.
         shrink(&mut self.connections);
         shrink(&mut self.by_user);
-        true
+        Some(self.presence_of(conn, 0))
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -255,6 +310,14 @@ impl Registry {
 
     pub(crate) fn of_user(&self, user: &UserId) -> impl Iterator<Item = &Arc<Connection>> {
         self.by_user.get(user).into_iter().flat_map(ConnSet::iter)
+    }
+
+    /// The subscribers of a channel.
+    pub(crate) fn subscribers(&self, channel: &Channel) -> impl Iterator<Item = &Arc<Connection>> {
+        self.by_channel
+            .get(channel)
+            .into_iter()
+            .flat_map(ConnSet::iter)
     }
 
     pub(crate) fn channel_counts(&self) -> impl Iterator<Item = (&Channel, usize)> {
@@ -278,6 +341,7 @@ impl Registry {
         // Every subscriber of the channel is a recipient: a broadcast checks no one.
         let everyone = routing.target == Target::All
             && !routing.require_auth
+            && !routing.presence
             && routing.exclude_users.is_empty();
         if everyone {
             subscribers.iter().for_each(f);

@@ -29,6 +29,15 @@ use crate::{Channel, Connected, Cursor, EventType, FrameBuilder, frame::EventDat
 /// The reason a history-gap `refresh` event gives.
 pub const HISTORY_GAP: &str = "history-gap";
 
+/// The event name of a presence join: a user's first connection to a presence channel
+/// opened (data `{"userId", "connections": 1}`).
+pub const PRESENCE_JOIN: &str = "presence-join";
+
+/// The event name of a presence leave: a user's last connection to a presence channel
+/// closed and they did not come back within the debounce time (data `{"userId",
+/// "connections": 0}`).
+pub const PRESENCE_LEAVE: &str = "presence-leave";
+
 /// The `data.reason` of the `refresh` event that ends a stream whose credentials expired or
 /// were revoked.
 pub const AUTH_EXPIRED: &str = "auth-expired";

@@ -17,7 +17,7 @@ use redis::{
 use sse_core::{
     Backplane, BackplaneStats, Claim, Cursor, Entry, EntryStream, Envelope, IdempotencyKey,
     IdempotencyRecord, InstanceId, Replay, UserId,
-    cluster::{Answers, Command, ControlStream, InstanceStats},
+    cluster::{Answers, Command, ControlStream, InstanceStats, PresenceUpdate},
     error::BackplaneError,
 };
 use tokio::sync::{oneshot, watch};
@@ -25,7 +25,7 @@ use tokio::sync::{oneshot, watch};
 use crate::{
     RedisConfig,
     control::{self, Control},
-    idempotency,
+    idempotency, presence,
     reply::{self, EntryId, FIELD},
     tail::{self, Progress},
 };
@@ -132,6 +132,7 @@ pub struct RedisBackplane {
     shared: Arc<Shared>,
     /// This instance's side of the control path.
     control: Arc<Control>,
+    presence: presence::Scripts,
     /// The multiplexed connection for publishes and replays; it reconnects by itself.
     conn: ConnectionManager,
     publish_script: Script,
@@ -245,6 +246,7 @@ impl RedisBackplane {
         shared.epoch.store(end.epoch, Relaxed);
         Ok(Arc::new(Self {
             control: Arc::new(Control::new(&shared.config)),
+            presence: presence::Scripts::new(),
             shared,
             conn,
             publish_script,
@@ -519,6 +521,20 @@ impl Backplane for RedisBackplane {
         // Bounded inside: each command by the connection's response timeout, the wait for a
         // pending send by two publish timeouts.
         idempotency::claim(&self.shared.config, &self.conn, key, pending, window).await
+    }
+
+    async fn presence_change(
+        &self,
+        update: &PresenceUpdate,
+    ) -> Result<Option<bool>, BackplaneError> {
+        let instance = self.control.instance.to_string();
+        self.within_timeout(self.presence.decide(
+            &self.shared.config,
+            &self.conn,
+            &instance,
+            update,
+        ))
+        .await
     }
 
     async fn settle_idempotency(

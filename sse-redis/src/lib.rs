@@ -175,6 +175,7 @@ mod config;
 mod control;
 mod hub;
 mod idempotency;
+mod presence;
 mod reply;
 mod tail;
 

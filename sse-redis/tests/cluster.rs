@@ -465,3 +465,82 @@ async fn explain_answers_for_the_users_connections_on_every_instance() {
     expected.sort_by_key(|line| (line.1, line.0));
     assert_eq!(lines, expected);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn presence_is_cluster_wide_with_one_join_and_one_debounced_leave_per_user() {
+    let key = TestKey::new("cluster-presence");
+    let builder = || {
+        Hub::builder()
+            .presence_channels([Channel::CHAT])
+            .presence_debounce(Duration::from_millis(300))
+    };
+    let a = Instance::start(&key.url, key.config(), builder()).await;
+    let b = Instance::start(&key.url, key.config(), builder()).await;
+    let watcher = ConnectOptions::new(Identity::user(UserId::from(99)))
+        .channels([Channel::CHAT, Channel::SYSTEM])
+        .presence(true);
+    let (_, mut watching) = a.open(watcher).await;
+    assert_eq!(
+        watching.expect_event("presence-join").await.payload(),
+        json!({"userId": "99", "connections": 1})
+    );
+
+    // Bob's tabs on both instances, opened at once: one join.
+    let (on_a, on_b) = tokio::join!(a.connect(bob()), b.connect(bob()));
+    let (on_a, on_b) = (on_a.unwrap(), on_b.unwrap());
+    assert_eq!(
+        watching.expect_event("presence-join").await.payload(),
+        json!({"userId": "3", "connections": 1})
+    );
+    let here = b.presence(&Channel::CHAT).await;
+    let users: Vec<_> = here
+        .users
+        .iter()
+        .map(|u| (u.user_id.as_str().to_owned(), u.connections))
+        .collect();
+    assert_eq!(users, [("3".to_owned(), 2), ("99".to_owned(), 1)]);
+    assert_eq!((here.total, here.anonymous), (3, 0));
+
+    // Closing one instance's tab is no leave; closing the last one is, after the debounce.
+    drop(on_b);
+    a.send(message(Channel::SYSTEM, "fence")).await.unwrap();
+    assert_eq!(until_fence(&mut watching).await, []);
+    let closed = std::time::Instant::now();
+    drop(on_a);
+    assert_eq!(
+        watching.expect_event("presence-leave").await.payload(),
+        json!({"userId": "3", "connections": 0})
+    );
+    assert!(closed.elapsed() >= Duration::from_millis(300));
+
+    // Back on another instance within the debounce: neither a leave nor a join.
+    let again = a.connect(bob()).await.unwrap();
+    watching.expect_event("presence-join").await;
+    drop(again);
+    let _back = b.connect(bob()).await.unwrap();
+    watching
+        .expect_no_event_within(Duration::from_millis(800))
+        .await;
+    assert_eq!(a.presence(&Channel::CHAT).await.users.len(), 2);
+
+    // An instance that dies takes its users with it: they are gone from the listing at once
+    // (it cannot answer), and it is named.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let (url, config) = (key.url.clone(), key.config());
+    let c = runtime
+        .spawn(async move { Instance::start(&url, config, builder()).await })
+        .await
+        .unwrap();
+    let _carol = c.connect(carol()).await.unwrap();
+    watching.expect_event("presence-join").await;
+    assert_eq!(a.presence(&Channel::CHAT).await.users.len(), 3);
+    runtime.shutdown_background();
+    let here = a.presence(&Channel::CHAT).await;
+    assert_eq!(here.users.len(), 2, "{here:?}");
+    assert_eq!(here.missing, [c.instance()]);
+    std::mem::forget(c);
+}

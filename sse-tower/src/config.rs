@@ -47,6 +47,7 @@ pub struct StreamConfig {
     pub(crate) max_streams_per_user: Option<u32>,
     pub(crate) max_streams: Option<u32>,
     pub(crate) queue_capacity: Option<usize>,
+    pub(crate) presence: bool,
     pub(crate) trusted_proxies: TrustedProxies,
     pub(crate) authenticator: Arc<dyn Authenticator>,
     pub(crate) permission_resolver: Option<Arc<dyn PermissionResolver>>,
@@ -83,6 +84,7 @@ impl StreamConfig {
             max_streams_per_user: None,
             max_streams: None,
             queue_capacity: None,
+            presence: false,
             trusted_proxies: TrustedProxies::none(),
             authenticator: Arc::new(ExtensionAuthenticator),
             permission_resolver: None,
@@ -184,6 +186,15 @@ impl StreamConfig {
     /// The most open streams on this endpoint.
     pub fn max_streams(mut self, max: u32) -> Self {
         self.max_streams = Some(max);
+        self
+    }
+
+    /// Whether clients may ask for presence events with `?presence=true` (default: no; the
+    /// request is then refused with 400). The hub announces joins and leaves on its
+    /// [`presence_channels`](sse_core::HubBuilder::presence_channels), to the connections
+    /// that asked, on channels they may read.
+    pub fn presence(mut self, allowed: bool) -> Self {
+        self.presence = allowed;
         self
     }
 

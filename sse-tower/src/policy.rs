@@ -20,6 +20,58 @@ pub(crate) struct Authorized {
 ///
 /// A channel the client asked for by name must be allowed (401 or 403 otherwise); from the
 /// endpoint's default channels, those the client may not read are left out.
+impl StreamConfig {
+    /// Whether `identity` (`None` for an anonymous caller) may read `channel` on this
+    /// endpoint, as a stream request naming that channel would be judged: for endpoints that
+    /// serve something about a channel besides its stream, such as its presence.
+    ///
+    /// # Errors
+    ///
+    /// The [`Rejection`] a stream request would get: 404 for a channel the endpoint does not
+    /// serve, 401 or 403 when its rules are not met.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// use sse_core::{Channel, Hub, Identity, Role, UserId};
+    /// use sse_tower::{ChannelRule, StreamConfig};
+    ///
+    /// let config = StreamConfig::new([Channel::CHAT, Channel::ADMIN_ACTIONS]).channel_rule(
+    ///     Channel::ADMIN_ACTIONS,
+    ///     ChannelRule::new().roles([Role::from_static("admin")]),
+    /// );
+    /// let hub = Hub::new();
+    /// let bob = Identity::user(UserId::from(3));
+    /// assert!(config.check_read(&hub, Some(bob.clone()), &Channel::CHAT).await.is_ok());
+    /// let refused = config.check_read(&hub, Some(bob), &Channel::ADMIN_ACTIONS).await;
+    /// assert_eq!(refused.unwrap_err().status(), http::StatusCode::FORBIDDEN);
+    /// # }
+    /// ```
+    pub async fn check_read(
+        &self,
+        hub: &Hub,
+        identity: Option<Identity>,
+        channel: &Channel,
+    ) -> Result<(), Rejection> {
+        if !self.channels.contains(channel) {
+            return Err(Rejection::not_found(format!(
+                "unknown channel \"{channel}\""
+            )));
+        }
+        let request = StreamRequest {
+            channels: vec![channel.clone()],
+            explicit: true,
+            last_event_id: None,
+            presence: false,
+            peer: None,
+            client_ip: None,
+        };
+        authorize(self, hub, identity, &request).await.map(|_| ())
+    }
+}
+
 pub(crate) async fn authorize(
     config: &StreamConfig,
     hub: &Hub,

@@ -14,6 +14,8 @@ pub(crate) struct StreamRequest {
     /// Whether the client named its channels (otherwise they are the endpoint's defaults).
     pub(crate) explicit: bool,
     pub(crate) last_event_id: Option<Cursor>,
+    /// Whether the client asked for presence events (`?presence=true`).
+    pub(crate) presence: bool,
     pub(crate) peer: Option<SocketAddr>,
     pub(crate) client_ip: Option<IpAddr>,
 }
@@ -39,8 +41,25 @@ pub(crate) fn parse(parts: &Parts, config: &StreamConfig) -> Result<StreamReques
         )));
     }
     let mut channels: Vec<Channel> = Vec::new();
+    let mut presence = false;
     for (key, value) in form_urlencoded::parse(query.as_bytes()) {
         match &*key {
+            "presence" => {
+                presence = match &*value {
+                    "true" | "1" => true,
+                    "false" | "0" | "" => false,
+                    other => {
+                        return Err(Rejection::bad_request(format!(
+                            "presence is true or false, not {other:?}"
+                        )));
+                    }
+                };
+                if presence && !config.presence {
+                    return Err(Rejection::bad_request(
+                        "this endpoint does not offer presence events",
+                    ));
+                }
+            }
             "channels" | "channel" => {
                 for name in value.split(',').map(str::trim).filter(|n| !n.is_empty()) {
                     let channel =
@@ -67,6 +86,7 @@ pub(crate) fn parse(parts: &Parts, config: &StreamConfig) -> Result<StreamReques
         channels,
         explicit,
         last_event_id: last_event_id(parts)?,
+        presence,
         peer,
         client_ip,
     })

@@ -78,6 +78,8 @@ struct Shared {
     heartbeat: Arc<Heartbeat>,
     /// Whether the missing client address was reported (once per endpoint).
     warned_no_address: std::sync::atomic::AtomicBool,
+    /// Whether this endpoint started the hub's presence driver (the hub runs one at most).
+    presence_started: std::sync::atomic::AtomicBool,
 }
 
 impl SseService {
@@ -92,6 +94,7 @@ impl SseService {
                 limits: Limits::new(&config),
                 heartbeat,
                 warned_no_address: std::sync::atomic::AtomicBool::new(false),
+                presence_started: std::sync::atomic::AtomicBool::new(false),
                 config,
             }),
             hub,
@@ -167,6 +170,9 @@ impl SseService {
         if let Some(capacity) = config.queue_capacity {
             options = options.queue_capacity(capacity);
         }
+        if request.presence {
+            options = options.presence(true);
+        }
         if let Some(peer) = request.peer {
             let addr = request
                 .client_ip
@@ -201,6 +207,14 @@ impl SseService {
         let connected = subscription.connected();
         let tracker = observe::opened(&connected, user.as_ref());
         shared.heartbeat.ensure_started();
+        if !shared
+            .presence_started
+            .swap(true, std::sync::atomic::Ordering::Relaxed)
+        {
+            // Returns at once unless the hub announces presence, or another driver runs.
+            let hub = self.hub.clone();
+            tokio::spawn(async move { hub.run_presence(tokio::time::sleep).await });
+        }
         let preamble = preamble(&connected, config, self.hub.clock().now_ms());
         let body = SseBody::stream(
             preamble,

@@ -315,3 +315,43 @@ impl Wake for Woken {
         self.0.store(true, Ordering::SeqCst);
     }
 }
+
+#[tokio::test]
+async fn presence_events_are_offered_only_where_the_endpoint_permits_them() {
+    let hub = Hub::builder().presence_channels([Channel::CHAT]).build();
+    let refusing = SseService::new(hub.clone(), StreamConfig::new([Channel::CHAT]));
+    let response = call(&refusing, get("/?presence=true").extension(user(1))).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&body).unwrap()["message"],
+        "this endpoint does not offer presence events"
+    );
+    let response = call(&refusing, get("/?presence=maybe").extension(user(1))).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+
+    let offering = SseService::new(
+        hub.clone(),
+        StreamConfig::new([Channel::CHAT]).presence(true),
+    );
+    let mut watching = Events::from_body(assert_opened(
+        call(&offering, get("/?presence=true").extension(user(1))).await,
+    ));
+    watching.expect_event("connected").await;
+    assert_eq!(
+        watching.expect_event("presence-join").await.payload(),
+        json!({"userId": "1", "connections": 1})
+    );
+    let mut other = Events::from_body(open(&offering, "/").await);
+    other.expect_event("connected").await;
+    // User 1 again (the helper's user): no join; the driver started with the first stream.
+    let _third = assert_opened(call(&offering, get("/").extension(user(2))).await);
+    assert_eq!(
+        watching.expect_event("presence-join").await.payload(),
+        json!({"userId": "2", "connections": 1})
+    );
+    // The stream that did not ask gets no presence events.
+    other
+        .expect_no_event_within(Duration::from_millis(50))
+        .await;
+}

@@ -6,7 +6,6 @@
 use std::{path::PathBuf, process::ExitCode};
 
 use examples::demo::{self, users::Users};
-use sse_core::Hub;
 
 /// jemalloc leaves the untouched pages of a connection's buffers out of resident memory, which
 /// glibc's malloc does not: an idle stream costs about half as much.
@@ -96,7 +95,7 @@ async fn main() -> ExitCode {
         }
     };
     let hub = match &options.redis {
-        None => Hub::new(),
+        None => demo::hub_builder().build(),
         Some(url) => {
             match sse_redis::RedisBackplane::connect(url, sse_redis::RedisConfig::default()).await {
                 Ok(backplane) => {
@@ -104,7 +103,7 @@ async fn main() -> ExitCode {
                         "demo: sharing messages through Redis at {}",
                         demo::redacted(url)
                     );
-                    sse_redis::hub(backplane, Hub::builder()).await
+                    sse_redis::hub(backplane, demo::hub_builder()).await
                 }
                 Err(err) => {
                     eprintln!("demo: cannot use Redis at {}: {err}", demo::redacted(url));

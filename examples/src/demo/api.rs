@@ -155,6 +155,32 @@ pub async fn revoke_user(
     })))
 }
 
+/// `GET /api/sse/presence/{channel}`: who is connected to the channel, on every instance, for
+/// callers who may read it (as its stream would be judged: 401, 403 or 404 otherwise).
+pub async fn presence(
+    State(state): State<AppState>,
+    Path(channel): Path<String>,
+    parts: axum::http::request::Parts,
+) -> Result<Json<Value>, ApiError> {
+    let channel =
+        Channel::new(&channel).map_err(|e| ApiError(Rejection::bad_request(e.to_string())))?;
+    let caller = state
+        .auth
+        .user(&parts)
+        .map_err(|err| ApiError(err.into()))?;
+    super::stream_config(&state.auth)
+        .check_read(&state.hub, caller.map(|user| user.identity()), &channel)
+        .await
+        .map_err(ApiError)?;
+    let here = state.hub.presence(&channel).await;
+    Ok(Json(json!({
+        "channel": here.channel,
+        "users": here.users,
+        "anonymous": here.anonymous,
+        "total": here.total,
+    })))
+}
+
 /// The query of `GET /api/sse/explain`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]

@@ -50,6 +50,11 @@ impl std::fmt::Debug for AppState {
     }
 }
 
+/// How the demo's hub is built: it announces who joins and leaves the chat.
+pub fn hub_builder() -> sse_core::HubBuilder {
+    Hub::builder().presence_channels([Channel::CHAT])
+}
+
 /// The stream endpoint's configuration: every channel; `admin-actions` for admins; personal
 /// channels for signed-in users; the rest open to anonymous visitors.
 pub fn stream_config(auth: &TokenAuth) -> StreamConfig {
@@ -62,6 +67,7 @@ pub fn stream_config(auth: &TokenAuth) -> StreamConfig {
         .channel_rule(Channel::NOTIFICATIONS, signed_in.clone())
         .channel_rule(Channel::TOASTS, signed_in.clone())
         .channel_rule(Channel::CHAT, signed_in)
+        .presence(true)
         .rate_limit(RateLimit::new(120, Duration::from_secs(60)))
         .max_streams_per_user(20)
         .authenticator(auth.clone())
@@ -90,6 +96,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/sse/users/{user}/ban", delete(api::unban_user))
         .route("/api/sse/users/{user}/revoke", post(api::revoke_user))
         .route("/api/sse/explain", get(api::explain))
+        .route("/api/sse/presence/{channel}", get(api::presence))
         .route("/api/login", post(api::login))
         .route("/api/logout", post(api::logout))
         .route("/api/me", get(api::me))

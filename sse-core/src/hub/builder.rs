@@ -12,9 +12,11 @@ use std::{
 
 use parking_lot::Mutex;
 
-use super::{Hub, HubConfig, HubInner, Ids, Mode, Shared, idempotency::LocalKeys};
+use super::{
+    Hub, HubConfig, HubInner, Ids, Mode, Shared, idempotency::LocalKeys, presence::PresenceEvents,
+};
 use crate::{
-    Backplane, Clock, HistoryConfig, IdentityPermissions, InMemoryBackplane, InstanceId,
+    Backplane, Channel, Clock, HistoryConfig, IdentityPermissions, InMemoryBackplane, InstanceId,
     PermissionResolver, Role,
     envelope::Limits,
     ledger::Ledger,
@@ -62,6 +64,8 @@ pub struct HubBuilder {
     idempotency_window: Duration,
     idempotency_keys: usize,
     ledger: Option<(usize, usize)>,
+    presence_channels: Vec<Channel>,
+    presence_debounce: Duration,
 }
 
 impl Default for HubBuilder {
@@ -84,6 +88,8 @@ impl Default for HubBuilder {
             idempotency_window: Duration::from_secs(5 * 60),
             idempotency_keys: 100_000,
             ledger: Some((1_000, 16 * 1024 * 1024)),
+            presence_channels: Vec::new(),
+            presence_debounce: Duration::from_secs(5),
         }
     }
 }
@@ -203,6 +209,23 @@ impl HubBuilder {
         self
     }
 
+    /// The channels whose joins and leaves the hub announces to the connections that ask for
+    /// them ([`ConnectOptions::presence`](crate::ConnectOptions::presence)): `presence-join`
+    /// when a user's first connection opens, `presence-leave` when their last one closed and
+    /// they did not come back within [`presence_debounce`](Self::presence_debounce). Default:
+    /// none. [`Hub::presence`] lists any channel's users either way.
+    pub fn presence_channels(mut self, channels: impl IntoIterator<Item = Channel>) -> Self {
+        self.presence_channels = channels.into_iter().collect();
+        self
+    }
+
+    /// How long a leave waits for the user to come back before it is announced (default:
+    /// 5 s), so that a reconnect is neither a leave nor a join.
+    pub fn presence_debounce(mut self, debounce: Duration) -> Self {
+        self.presence_debounce = debounce;
+        self
+    }
+
     /// How long a persistent message without a TTL stays cached (default: 24 h).
     pub fn persistent_ttl(mut self, ttl: Duration) -> Self {
         self.persistent_ttl = ttl;
@@ -218,6 +241,18 @@ impl HubBuilder {
             ))
         });
         let instance = backplane.instance().unwrap_or_else(InstanceId::random);
+        let (presence, presence_tx) = if self.presence_channels.is_empty() {
+            (None, None)
+        } else {
+            let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+            (
+                Some(PresenceEvents {
+                    debounce: self.presence_debounce,
+                    changes: Mutex::new(Some(rx)),
+                }),
+                Some((self.presence_channels, tx)),
+            )
+        };
         let mode = match backplane.subscribe() {
             None => Mode::Local {
                 sequencer: tokio::sync::Mutex::new(()),
@@ -244,6 +279,7 @@ impl HubBuilder {
                     },
                     self.ledger
                         .map(|(messages, bytes)| Ledger::new(messages, bytes)),
+                    presence_tx,
                 )),
                 config: HubConfig {
                     limits: Limits {
@@ -267,6 +303,7 @@ impl HubBuilder {
                 resolver: self.resolver,
                 bans: Mutex::new(HashMap::new()),
                 idempotency: LocalKeys::new(self.idempotency_window, self.idempotency_keys),
+                presence,
                 ids: Ids {
                     prefix: instance.to_string(),
                     next_connection: AtomicU64::new(0),

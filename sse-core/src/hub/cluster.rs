@@ -312,6 +312,7 @@ impl Hub {
                 stats: Box::new(self.stats()),
             },
             Command::Explain { message, user } => self.explain_answer(message, user),
+            Command::Presence { channel } => self.presence_answer(channel),
         }
     }
 }

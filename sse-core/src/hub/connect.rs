@@ -81,9 +81,10 @@ impl Hub {
                 now,
             )
             .resuming_after(options.last_event_id)
-            .guarded(options.guard),
+            .guarded(options.guard)
+            .with_presence(options.presence),
         );
-        roster.registry.write().insert(&conn);
+        roster.insert(&conn);
         // Dropping the subscription on any early return unregisters the connection.
         let mut subscription = Subscription {
             conn: Arc::clone(&conn),

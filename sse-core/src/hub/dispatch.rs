@@ -131,14 +131,7 @@ impl HubInner {
         }
         tally.apply(&roster.counters);
         if !too_slow.is_empty() {
-            let mut registry = roster.registry.write();
-            for conn in &too_slow {
-                registry.remove(conn);
-            }
-            drop(registry);
-            for conn in &too_slow {
-                roster.ended(conn);
-            }
+            roster.remove(too_slow.iter().map(|conn| &**conn));
         }
     }
 
@@ -205,14 +198,7 @@ impl HubInner {
         }
         tally.apply(&roster.counters);
         if !too_slow.is_empty() {
-            let mut registry = roster.registry.write();
-            for conn in &too_slow {
-                registry.remove(conn);
-            }
-            drop(registry);
-            for conn in &too_slow {
-                roster.ended(conn);
-            }
+            roster.remove(too_slow.iter().map(|conn| &**conn));
         }
         out
     }

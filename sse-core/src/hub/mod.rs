@@ -11,6 +11,7 @@ mod dispatch;
 mod explain;
 mod idempotency;
 mod lifecycle;
+mod presence;
 mod publish;
 mod stats;
 
@@ -122,6 +123,8 @@ pub(crate) struct HubInner {
     bans: Mutex<HashMap<UserId, u64>>,
     /// Idempotency keys, when the backplane keeps none.
     idempotency: idempotency::LocalKeys,
+    /// Joins and leaves of the presence channels, when there are any.
+    presence: Option<presence::PresenceEvents>,
     ids: Ids,
     shutting_down: AtomicBool,
 }

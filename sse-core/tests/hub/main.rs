@@ -21,6 +21,7 @@ mod explain;
 mod idempotency;
 mod lifecycle;
 mod model;
+mod presence;
 mod replay;
 
 /// The message data (`payload`) of everything `subscription` has queued now, in order.

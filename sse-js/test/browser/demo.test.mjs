@@ -80,6 +80,14 @@ test('a role-targeted alert appears only where the role matches', async () => {
   await snap('2-alert');
 });
 
+test('the chat shows who is online, from the presence list and its events', async () => {
+  // Bob's page was open before Alice's: the list; Alice's page after Bob's: the join event.
+  await alice.locator('#online li[data-user-id="3"]').waitFor({ timeout: 5_000 });
+  await bob.locator('#online li[data-user-id="2"]').waitFor({ timeout: 5_000 });
+  const online = await alice.locator('#online li').allTextContents();
+  assert.deepEqual(online, ['user 2', 'user 3']);
+});
+
 test('chat messages and typing indicators reach the other page', async () => {
   await alice.locator('#chat-input').pressSequentially('hel');
   await bob.locator('#typing', { hasText: 'Alice is typing' }).waitFor({ timeout: 5_000 });

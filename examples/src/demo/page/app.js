@@ -2,7 +2,7 @@
 import { SSEClient } from '/sse-js/index.js';
 
 const $ = (selector) => document.querySelector(selector);
-const state = { client: null, me: null, alerts: new Map(), points: [], typing: new Map() };
+const state = { client: null, me: null, alerts: new Map(), points: [], typing: new Map(), online: new Map() };
 
 async function api(method, path, body) {
   const response = await fetch(path, {
@@ -20,11 +20,12 @@ async function api(method, path, body) {
 
 function connect() {
   state.client?.close();
-  const client = new SSEClient('/api/sse/stream', { reconnectDelay: 500, reconnectAttempts: 10 });
+  const client = new SSEClient('/api/sse/stream?presence=true', { reconnectDelay: 500, reconnectAttempts: 10 });
   state.client = client;
   client.onStateChange((s) => {
     $('#status').textContent = s.status;
     $('#status').dataset.status = s.status;
+    if (s.status === 'connected') loadOnline();
   });
   client.addEventListener('toast', showToast);
   client.addEventListener('alert', updateAlert);
@@ -32,6 +33,8 @@ function connect() {
   client.addEventListener('data', (data) => { if (data?.type === 'metrics') addPoint(data); });
   client.addEventListener('chat-message', addChatMessage);
   client.addEventListener('typing', showTyping);
+  client.addEventListener('presence-join', (data) => { state.online.set(String(data.userId), 1); renderOnline(); });
+  client.addEventListener('presence-leave', (data) => { state.online.delete(String(data.userId)); renderOnline(); });
   client.addEventListener('refresh', (data) => {
     if (data?.type === 'cache-invalidation' && data.channel === 'alerts') clearAlerts();
   });
@@ -117,6 +120,23 @@ function addPoint(data) {
 }
 
 // --- chat -------------------------------------------------------------------------------
+
+/** Who is in the chat: loaded once the stream is open, then kept up by presence events. */
+async function loadOnline() {
+  const here = await api('GET', '/api/sse/presence/chat').catch(() => null);
+  state.online = new Map((here?.users ?? []).map((u) => [String(u.userId), u.connections]));
+  renderOnline();
+}
+
+function renderOnline() {
+  const ids = [...state.online.keys()].sort();
+  $('#online').replaceChildren(...ids.map((id) => {
+    const li = document.createElement('li');
+    li.dataset.userId = id;
+    li.textContent = `user ${id}`;
+    return li;
+  }));
+}
 
 function addChatMessage(data) {
   const item = document.createElement('li');
