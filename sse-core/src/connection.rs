@@ -260,7 +260,11 @@ pub struct ConnectionInfo {
 /// and no task, timer or channel receiver. Every change of the queue goes through a method
 /// here, which keeps the hub's count of queued bytes and wakes the writer.
 pub(crate) struct Connection {
-    pub(crate) id: ConnectionId,
+    /// The connection's number on this instance; its id is
+    /// [`Origin::connection_id`](crate::registry::Origin::connection_id) of it.
+    pub(crate) seq: u64,
+    /// Whether the connection asked for presence events.
+    pub(crate) presence: bool,
     pub(crate) user: Option<UserId>,
     pub(crate) roles: Box<[Role]>,
     /// Effective permissions, after the resolver.
@@ -276,8 +280,6 @@ pub(crate) struct Connection {
     state: Mutex<State>,
     /// See [`ConnectOptions::guard`]: dropped when the connection ends.
     guard: Option<Arc<Guard>>,
-    /// Whether the connection asked for presence events.
-    pub(crate) presence: bool,
 }
 
 struct State {
@@ -350,7 +352,7 @@ impl Drop for Locked<'_> {
 
 impl Connection {
     pub(crate) fn new(
-        id: ConnectionId,
+        seq: u64,
         identity: Identity,
         permissions: Vec<Permission>,
         channels: Vec<Channel>,
@@ -360,7 +362,8 @@ impl Connection {
     ) -> Self {
         let (user, roles, expires_at) = identity.into_parts();
         Self {
-            id,
+            seq,
+            presence: false,
             user,
             roles: roles.into_boxed_slice(),
             permissions: permissions.into_boxed_slice(),
@@ -378,7 +381,6 @@ impl Connection {
                 last: None,
             }),
             guard: None,
-            presence: false,
         }
     }
 
@@ -496,7 +498,7 @@ impl Connection {
         };
         tally.queue_bytes_changed(bytes_before, state.queue.bytes());
         if !lost.is_empty() {
-            let seq = self.id.seq;
+            let seq = self.seq;
             tally
                 .lost
                 .extend(lost.into_iter().map(|(c, why)| (seq, c, why)));
@@ -588,7 +590,7 @@ impl Connection {
         self.count_cleared(cleared, counters);
         locked.state.closing = Closing::Ending(retry_ms);
         Self::release_and_wake(locked);
-        counters.lost(self.id.seq, &lost);
+        counters.lost(self.seq, &lost);
         self.end();
         true
     }
@@ -608,7 +610,7 @@ impl Connection {
         locked.state.queue.push_front(refresh);
         locked.state.closing = Closing::Ending(retry_ms);
         Self::release_and_wake(locked);
-        counters.lost(self.id.seq, &lost);
+        counters.lost(self.seq, &lost);
         self.end();
         true
     }
@@ -640,7 +642,7 @@ impl Connection {
             .queue
             .clear_noting(Lost::Closed, &mut lost) as u64;
         self.count_cleared(cleared, counters);
-        counters.lost(self.id.seq, &lost);
+        counters.lost(self.seq, &lost);
         self.end();
     }
 
@@ -672,7 +674,7 @@ impl Connection {
             if popped.expired > 0 {
                 Counters::add(&counters.expired, popped.expired);
                 self.dropped.fetch_add(u64::from(popped.expired), Relaxed);
-                counters.lost(self.id.seq, &lost);
+                counters.lost(self.seq, &lost);
             }
             if let Some(batch) = popped.batch {
                 drop(locked);
@@ -720,10 +722,10 @@ impl Connection {
         self.state.lock().queue.len()
     }
 
-    pub(crate) fn info(&self, instance: crate::InstanceId) -> ConnectionInfo {
+    pub(crate) fn info(&self, origin: &crate::registry::Origin) -> ConnectionInfo {
         ConnectionInfo {
-            id: self.id,
-            instance,
+            id: origin.connection_id(self.seq),
+            instance: origin.instance,
             user_id: self.user.clone(),
             roles: self.roles.to_vec(),
             permissions: self.permissions.to_vec(),
@@ -742,7 +744,7 @@ impl Connection {
 impl fmt::Debug for Connection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Connection")
-            .field("id", &self.id)
+            .field("seq", &self.seq)
             .field("user", &self.user)
             .field("roles", &self.roles)
             .field("channels", &self.channels)

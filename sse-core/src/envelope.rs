@@ -491,3 +491,52 @@ fn sort<T: Ord>(items: &mut [T]) {
         items.sort_unstable();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Hub, Message};
+
+    fn recipient<'a>(user: Option<&'a UserId>, channels: &'a [Channel]) -> Recipient<'a> {
+        Recipient {
+            user,
+            roles: &[],
+            permissions: &[],
+            channels,
+            presence: false,
+        }
+    }
+
+    #[test]
+    fn refusals_say_why_a_connection_is_not_a_recipient() {
+        let hub = Hub::new();
+        let encode = |m: Message| hub.encode(m).unwrap();
+        let chat = [Channel::CHAT];
+        let data = || Message::new(Channel::CHAT, crate::EventType::Data, 1.into());
+        let anonymous = recipient(None, &chat);
+        assert_eq!(
+            encode(data().require_auth()).refusal(&anonymous).as_deref(),
+            Some("anonymous, and the message requires authentication")
+        );
+        assert_eq!(
+            encode(data().to_authenticated())
+                .refusal(&anonymous)
+                .as_deref(),
+            Some("anonymous, and the message targets authenticated users")
+        );
+        assert_eq!(encode(data()).refusal(&anonymous), None);
+        let presence = Message::presence_event(Channel::CHAT, crate::EventType::Data, 1.into());
+        assert_eq!(
+            encode(presence).refusal(&anonymous).as_deref(),
+            Some("a presence event, and the connection did not ask for them")
+        );
+        let user = UserId::from(3);
+        let alerts = [Channel::ALERTS];
+        assert_eq!(
+            encode(data())
+                .refusal(&recipient(Some(&user), &alerts))
+                .as_deref(),
+            Some("not subscribed to the channel chat")
+        );
+    }
+}

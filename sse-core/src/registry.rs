@@ -81,7 +81,7 @@ impl Roster {
     /// if it was already ending.
     pub(crate) fn expire(&self, conn: &Connection) -> bool {
         self.remove([conn]);
-        let id = format!("{}-auth-expired-{}", self.origin.instance, conn.id.seq);
+        let id = format!("{}-auth-expired-{}", self.origin.instance, conn.seq);
         let refresh = crate::queue::Frame::system(
             crate::system::auth_expired(&id, self.clock.now_ms()),
             crate::Message::MAX_PRIORITY,
@@ -120,7 +120,7 @@ impl Roster {
         for (conn, left) in removed {
             if let Some(ledger) = &self.counters.ledger {
                 ledger.ended(
-                    conn.id.seq,
+                    conn.seq,
                     crate::ledger::Ended {
                         user: conn.user.clone(),
                     },
@@ -174,15 +174,15 @@ enum ConnSet {
 impl ConnSet {
     fn insert(&mut self, conn: &Arc<Connection>) {
         match self {
-            Self::One(existing) if existing.id == conn.id => {}
+            Self::One(existing) if existing.seq == conn.seq => {}
             Self::One(existing) => {
                 let mut many = HashMap::with_capacity_and_hasher(2, Hasher::default());
-                many.insert(existing.id.seq, Arc::clone(existing));
-                many.insert(conn.id.seq, Arc::clone(conn));
+                many.insert(existing.seq, Arc::clone(existing));
+                many.insert(conn.seq, Arc::clone(conn));
                 *self = Self::Many(many);
             }
             Self::Many(many) => {
-                many.insert(conn.id.seq, Arc::clone(conn));
+                many.insert(conn.seq, Arc::clone(conn));
             }
         }
     }
@@ -190,7 +190,7 @@ impl ConnSet {
     /// Removes a connection; true when the set is left empty.
     fn remove(&mut self, id: u64) -> bool {
         match self {
-            Self::One(existing) => existing.id.seq == id,
+            Self::One(existing) => existing.seq == id,
             Self::Many(many) => {
                 many.remove(&id);
                 match many.len() {
@@ -240,7 +240,7 @@ impl<'a> Iterator for ConnIter<'a> {
 impl Registry {
     /// Adds a connection; returns the presence channels on which it is its user's first.
     pub(crate) fn insert(&mut self, conn: &Arc<Connection>) -> Vec<Channel> {
-        self.connections.insert(conn.id.seq, Arc::clone(conn));
+        self.connections.insert(conn.seq, Arc::clone(conn));
         for channel in &conn.channels {
             add(&mut self.by_channel, channel, conn);
         }
@@ -275,7 +275,7 @@ impl Registry {
     /// Removes a connection; `None` if it was not registered, otherwise the presence channels
     /// on which it was its user's last.
     pub(crate) fn remove(&mut self, conn: &Connection) -> Option<Vec<Channel>> {
-        let id = conn.id.seq;
+        let id = conn.seq;
         self.connections.remove(&id)?;
         for channel in &conn.channels {
             remove(&mut self.by_channel, channel, id);
@@ -300,8 +300,10 @@ impl Registry {
         self.connections.len()
     }
 
+    /// The connection numbered `id.get()` on this instance (the caller checks that `id`
+    /// names this instance).
     pub(crate) fn get(&self, id: ConnectionId) -> Option<&Arc<Connection>> {
-        self.connections.get(&id.seq).filter(|conn| conn.id == id)
+        self.connections.get(&id.get())
     }
 
     pub(crate) fn all(&self) -> impl Iterator<Item = &Arc<Connection>> {

@@ -76,13 +76,13 @@ pub struct Subscription {
 impl Subscription {
     /// The connection id.
     pub fn id(&self) -> ConnectionId {
-        self.conn.id
+        self.roster.origin.connection_id(self.conn.seq)
     }
 
     /// What the connection got when it opened: the content of the `connected` event.
     pub fn connected(&self) -> Connected {
         Connected {
-            connection_id: self.conn.id,
+            connection_id: self.id(),
             channels: self.conn.channels.to_vec(),
             user_id: self.conn.user.clone(),
             resumed: self.resumed,
@@ -154,7 +154,7 @@ impl Drop for Subscription {
 impl fmt::Debug for Subscription {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Subscription")
-            .field("id", &self.conn.id)
+            .field("id", &self.id())
             .field("resumed", &self.resumed)
             .field("done", &self.done)
             .finish()

@@ -47,11 +47,12 @@ pub async fn hub(backplane: Arc<RedisBackplane>, builder: HubBuilder) -> Hub {
     backplane
         .runtime()
         .spawn(async move { dispatcher.run_dispatcher().await });
-    // Returns at once unless the hub announces presence on some channel.
-    let presence = hub.clone();
-    backplane
-        .runtime()
-        .spawn(async move { presence.run_presence(tokio::time::sleep).await });
+    if hub.announces_presence() {
+        let presence = hub.clone();
+        backplane
+            .runtime()
+            .spawn(async move { presence.run_presence(tokio::time::sleep).await });
+    }
     if let Some(first_poll) = first_poll {
         // The dispatcher marks itself running before it first polls the backplane's stream.
         let _ = first_poll.await;

@@ -109,6 +109,19 @@
 //!   closest to their end go first). A hub reads them when its dispatcher starts, so an
 //!   instance started after a persistent message was sent serves it to its new connections.
 //!
+//! - Idempotency keys are `<key>:idem:<idempotency key>`: a send claims its key with
+//!   `SET NX PX` holding a pending record (for ten publish timeouts at most, so that a send that
+//!   dies does not hold the key for the whole window), then stores its report there for the
+//!   window; a repeat on any instance waits for that report (two publish timeouts at most) and
+//!   returns it marked `duplicate`.
+//! - Presence: `<key>:presence:<channel>:<user>` (hash, instance id → since) holds which
+//!   instances have the user on a presence channel, written only when the user's first
+//!   connection there opens or their last one closes (one script call each; further tabs
+//!   cost nothing), and `<key>:presence-leaving:<channel>:<user>` a leave waiting for its
+//!   debounce. A field of an instance whose snapshot ended does not count. Listing a channel's
+//!   users goes through the control path instead, so counts are current and a dead instance's
+//!   users are gone at once. A leave of a user whose only instance died is not announced.
+//!
 //! Every one of these keys starts with `<key>:`, so one deployment's keys are found (and
 //! removed) together.
 //!

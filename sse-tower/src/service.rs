@@ -207,11 +207,12 @@ impl SseService {
         let connected = subscription.connected();
         let tracker = observe::opened(&connected, user.as_ref());
         shared.heartbeat.ensure_started();
-        if !shared
-            .presence_started
-            .swap(true, std::sync::atomic::Ordering::Relaxed)
+        if self.hub.announces_presence()
+            && !shared
+                .presence_started
+                .swap(true, std::sync::atomic::Ordering::Relaxed)
         {
-            // Returns at once unless the hub announces presence, or another driver runs.
+            // Returns at once if another endpoint's driver runs.
             let hub = self.hub.clone();
             tokio::spawn(async move { hub.run_presence(tokio::time::sleep).await });
         }

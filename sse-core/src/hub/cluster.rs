@@ -225,7 +225,7 @@ impl Hub {
     }
 
     /// Whether `id` is a connection id of this instance.
-    fn owns(&self, id: ConnectionId) -> bool {
+    pub(super) fn owns(&self, id: ConnectionId) -> bool {
         self.inner.roster.origin.connection_id(id.get()) == id
     }
 

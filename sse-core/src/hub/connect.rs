@@ -65,12 +65,10 @@ impl Hub {
         permissions.shrink_to_fit();
         let roster = &inner.roster;
         let now = roster.clock.now_ms();
-        let id = roster
-            .origin
-            .connection_id(inner.ids.next_connection.fetch_add(1, Relaxed) + 1);
+        let seq = inner.ids.next_connection.fetch_add(1, Relaxed) + 1;
         let conn = Arc::new(
             Connection::new(
-                id,
+                seq,
                 options.identity,
                 permissions,
                 channels,
@@ -100,7 +98,7 @@ impl Hub {
         let last_event_id = options.last_event_id;
         let earlier = inner.earlier(&conn, last_event_id.as_ref()).await;
         let frames = earlier.entries.iter().map(Entry::queued).collect();
-        let gap_id = format!("{}-gap-{}", inner.ids.prefix, conn.id.seq);
+        let gap_id = format!("{}-gap-{}", inner.ids.prefix, conn.seq);
         let refresh = |resume_from: Option<Cursor>| {
             let gap = HistoryGap {
                 id: &gap_id,
@@ -112,7 +110,7 @@ impl Hub {
         };
         let opened = conn.open(frames, earlier.gap, refresh, &roster.counters);
         if let (Some(ledger), true) = (&roster.counters.ledger, opened.replayed > 0) {
-            ledger.replayed(conn.id.seq, earlier.entries.iter().map(Entry::cursor));
+            ledger.replayed(conn.seq, earlier.entries.iter().map(Entry::cursor));
         }
         if opened.gap {
             roster.counters.history_gaps.fetch_add(1, Relaxed);
@@ -187,9 +185,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::{
-        Channel, ConnectionId, EventType, Identity, Message, UserId, hub::Tally, testing::drain,
-    };
+    use crate::{Channel, EventType, Identity, Message, UserId, hub::Tally, testing::drain};
 
     fn message(n: u64) -> Message {
         Message::new(Channel::CHAT, EventType::Data, json!(n))
@@ -239,7 +235,7 @@ mod tests {
         let third = appended(&hub, message(3).retryable(false)).await;
         let fourth = appended(&hub, message(4)).await;
         let conn = Arc::new(Connection::new(
-            ConnectionId::new(0, 99),
+            99,
             Identity::user(UserId::from(1_u64)),
             Vec::new(),
             vec![Channel::CHAT],

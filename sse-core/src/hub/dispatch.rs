@@ -114,7 +114,7 @@ impl HubInner {
         let mut too_slow = Vec::new();
         let mut tally = Tally::default();
         for conn in conns {
-            let id = format!("{}-gap-{}", self.ids.prefix, conn.id.seq);
+            let id = format!("{}-gap-{}", self.ids.prefix, conn.seq);
             let gap = system::HistoryGap {
                 id: &id,
                 resume_from: None,
@@ -189,7 +189,7 @@ impl HubInner {
                 Offered::AlreadyClosed => return,
             };
             if let Some(outcomes) = &mut outcomes {
-                outcomes.push(conn.id.seq, outcome);
+                outcomes.push(conn.seq, outcome);
             }
         });
         drop(registry);

@@ -97,18 +97,18 @@ impl Hub {
             };
             let mut lines: Vec<_> = open
                 .iter()
-                .map(|conn| line(conn.id.seq, (Outcome::Unknown, detail.clone())))
+                .map(|conn| line(conn.seq, (Outcome::Unknown, detail.clone())))
                 .collect();
             lines.sort_by_key(|l| l.connection_id);
             return lines;
         };
         let mut lines: Vec<ConnectionOutcome> = open
             .iter()
-            .map(|conn| line(conn.id.seq, explain_one(&record, conn.id.seq, Some(conn))))
+            .map(|conn| line(conn.seq, explain_one(&record, conn.seq, Some(conn))))
             .collect();
         for (seq, ended) in ended {
             let theirs = ended.user.as_ref() == Some(user);
-            if theirs && !open.iter().any(|conn| conn.id.seq == seq) {
+            if theirs && !open.iter().any(|conn| conn.seq == seq) {
                 lines.push(line(seq, explain_one(&record, seq, None)));
             }
         }

@@ -16,6 +16,9 @@ impl Hub {
     /// Ends one connection's stream on this instance (after a final `retry:`). Returns false
     /// if it is not open here; [`kick`](Hub::kick) finds it on any instance.
     pub fn disconnect(&self, id: ConnectionId) -> bool {
+        if !self.owns(id) {
+            return false;
+        }
         let conns = self
             .inner
             .roster

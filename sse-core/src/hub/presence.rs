@@ -104,6 +104,13 @@ impl Hub {
         }
     }
 
+    /// Whether the hub announces joins and leaves on some channel
+    /// ([`HubBuilder::presence_channels`](crate::HubBuilder::presence_channels)): then a
+    /// [`run_presence`](Hub::run_presence) driver is needed.
+    pub fn announces_presence(&self) -> bool {
+        self.inner.presence.is_some()
+    }
+
     /// This instance's part of [`presence`](Hub::presence).
     pub(super) fn presence_answer(&self, channel: &Channel) -> Answer {
         let registry = self.inner.roster.registry.read();

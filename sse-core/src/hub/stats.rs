@@ -63,14 +63,17 @@ impl Hub {
 
     /// What the hub knows about one connection, or `None` if it is not open.
     pub fn connection_info(&self, id: ConnectionId) -> Option<ConnectionInfo> {
+        if !self.owns(id) {
+            return None;
+        }
         let conn = self.inner.roster.registry.read().get(id).cloned();
-        conn.map(|c| c.info(self.instance()))
+        conn.map(|c| c.info(&self.inner.roster.origin))
     }
 
     /// Every open connection, ordered by id.
     pub fn connections(&self) -> Vec<ConnectionInfo> {
         let conns: Vec<_> = self.inner.roster.registry.read().all().cloned().collect();
-        sorted(conns.iter().map(|c| c.info(self.instance())))
+        sorted(conns.iter().map(|c| c.info(&self.inner.roster.origin)))
     }
 
     /// The open connections of one user, ordered by id.
@@ -83,7 +86,7 @@ impl Hub {
             .of_user(user)
             .cloned()
             .collect();
-        sorted(conns.iter().map(|c| c.info(self.instance())))
+        sorted(conns.iter().map(|c| c.info(&self.inner.roster.origin)))
     }
 }
 
