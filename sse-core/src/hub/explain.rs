@@ -210,3 +210,41 @@ fn explain_one(record: &Record, seq: u64, conn: Option<&Arc<Connection>>) -> (Ou
         (Outcome::Delivered, format!("written to the stream{how}"))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::{Channel, ConnectOptions, EventType, Identity, Message, testing::TestClock};
+
+    #[tokio::test(start_paused = true)]
+    async fn a_message_whose_ttl_passed_before_its_dispatch_is_explained_as_expired() {
+        let clock = TestClock::new(1_764_350_000_000);
+        let hub = clock.hub().build();
+        let _stream = hub
+            .connect(ConnectOptions::new(Identity::user(UserId::from(3))).channels([Channel::CHAT]))
+            .await
+            .unwrap();
+        let message =
+            Message::new(Channel::CHAT, EventType::Data, 1.into()).ttl(Duration::from_secs(1));
+        let envelope = Arc::new(hub.encode(message).unwrap());
+        // Appended, then dispatched late, as a shared log's tail that fell behind does.
+        let entry = hub.inner.append(envelope).await.unwrap();
+        clock.advance(Duration::from_secs(2)).await;
+        hub.inner.dispatch(&entry);
+        let why = hub
+            .explain(&entry.cursor().to_string(), &UserId::from(3))
+            .await;
+        assert_eq!(
+            why.connections
+                .iter()
+                .map(|c| (c.outcome, c.detail.as_str()))
+                .collect::<Vec<_>>(),
+            [(
+                Outcome::Expired,
+                "its TTL had passed when it was dispatched"
+            )]
+        );
+    }
+}
