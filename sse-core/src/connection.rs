@@ -581,18 +581,7 @@ impl Connection {
     /// Ends the stream after a final `retry:` of `retry_ms`. Returns false if it was already
     /// ending.
     pub(crate) fn close(&self, retry_ms: u32, counters: &Counters) -> bool {
-        let mut locked = self.lock(counters);
-        if locked.state.closing != Closing::Open {
-            return false;
-        }
-        let mut lost = Vec::new();
-        let cleared = locked.state.queue.clear_noting(Lost::Closed, &mut lost) as u64;
-        self.count_cleared(cleared, counters);
-        locked.state.closing = Closing::Ending(retry_ms);
-        Self::release_and_wake(locked);
-        counters.lost(self.seq, &lost);
-        self.end();
-        true
+        self.end_stream(None, retry_ms, counters)
     }
 
     /// Ends the stream because its credentials expired or were revoked: what is queued is
@@ -600,6 +589,11 @@ impl Connection {
     /// may still read), then `refresh` and a final `retry:` of `retry_ms` are written. Returns
     /// false if it was already ending.
     pub(crate) fn expire(&self, refresh: Arc<Frame>, retry_ms: u32, counters: &Counters) -> bool {
+        self.end_stream(Some(refresh), retry_ms, counters)
+    }
+
+    /// Drops what is queued, then writes `last` (if any) and a final `retry:`.
+    fn end_stream(&self, last: Option<Arc<Frame>>, retry_ms: u32, counters: &Counters) -> bool {
         let mut locked = self.lock(counters);
         if locked.state.closing != Closing::Open {
             return false;
@@ -607,7 +601,9 @@ impl Connection {
         let mut lost = Vec::new();
         let cleared = locked.state.queue.clear_noting(Lost::Closed, &mut lost) as u64;
         self.count_cleared(cleared, counters);
-        locked.state.queue.push_front(refresh);
+        if let Some(last) = last {
+            locked.state.queue.push_front(last);
+        }
         locked.state.closing = Closing::Ending(retry_ms);
         Self::release_and_wake(locked);
         counters.lost(self.seq, &lost);

@@ -21,6 +21,20 @@ pub(super) struct Gathered {
 }
 
 impl Gathered {
+    /// The items `pick` takes from every answer, and the instances that answered.
+    pub(super) fn collect<T>(
+        &mut self,
+        mut pick: impl FnMut(Answer) -> Option<Vec<T>>,
+    ) -> (Vec<T>, Vec<crate::InstanceId>) {
+        let mut items = Vec::new();
+        let mut instances = Vec::with_capacity(self.answers.len());
+        for (instance, answer) in std::mem::take(&mut self.answers) {
+            instances.push(instance);
+            items.extend(pick(answer).into_iter().flatten());
+        }
+        (items, instances)
+    }
+
     fn report(self) -> ClusterReport {
         ClusterReport {
             affected: self.answers.iter().map(|(_, a)| a.count()).sum(),
@@ -144,19 +158,16 @@ impl Hub {
 
     /// The open connections on every instance (of one user, or all), each with its instance.
     pub async fn cluster_connections(&self, user: Option<&UserId>) -> ClusterConnections {
-        let gathered = self
+        let mut gathered = self
             .everywhere(Command::Connections {
                 user: user.cloned(),
             })
             .await;
-        let mut connections: Vec<ConnectionInfo> = Vec::new();
-        let mut instances = Vec::with_capacity(gathered.answers.len());
-        for (instance, answer) in gathered.answers {
-            instances.push(instance);
-            if let Answer::Connections { connections: more } = answer {
-                connections.extend(more);
-            }
-        }
+        let (mut connections, instances): (Vec<ConnectionInfo>, _) =
+            gathered.collect(|answer| match answer {
+                Answer::Connections { connections } => Some(connections),
+                _ => None,
+            });
         connections.sort_by_key(|c| (c.instance, c.id));
         ClusterConnections {
             connections,

@@ -45,20 +45,17 @@ impl Hub {
     /// # Ok(()) }
     /// ```
     pub async fn explain(&self, message: &str, user: &UserId) -> Explanation {
-        let gathered = self
+        let mut gathered = self
             .everywhere(Command::Explain {
                 message: message.to_owned(),
                 user: user.clone(),
             })
             .await;
-        let mut connections: Vec<ConnectionOutcome> = Vec::new();
-        let mut instances = Vec::with_capacity(gathered.answers.len());
-        for (instance, answer) in gathered.answers {
-            instances.push(instance);
-            if let Answer::Explained { connections: more } = answer {
-                connections.extend(more);
-            }
-        }
+        let (mut connections, instances): (Vec<ConnectionOutcome>, _) =
+            gathered.collect(|answer| match answer {
+                Answer::Explained { connections } => Some(connections),
+                _ => None,
+            });
         connections.sort_by_key(|c| (c.instance, c.connection_id));
         Explanation {
             message: message.to_owned(),
