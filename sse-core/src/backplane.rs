@@ -127,6 +127,11 @@ pub struct BackplaneStats {
     pub bytes: usize,
     /// Entries left out of replays because they could not be decoded.
     pub skipped: u64,
+    /// Entries read from a shared log that this instance's dispatcher has not taken yet.
+    pub lag_entries: u64,
+    /// While entries wait for the dispatcher: how old the entry it took last is, in
+    /// milliseconds (0 when it keeps up).
+    pub lag_ms: u64,
 }
 
 /// The log every message passes through: it assigns cursors, keeps history for replay, and,
@@ -427,7 +432,7 @@ impl Backplane for InMemoryBackplane {
         BackplaneStats {
             entries: history.len(),
             bytes: history.bytes(),
-            skipped: 0,
+            ..BackplaneStats::default()
         }
     }
 }

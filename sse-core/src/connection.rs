@@ -290,6 +290,60 @@ struct State {
     /// dispatch: an entry at or below it in the same epoch is never queued again, whatever
     /// order dispatch and replay run in (architecture decision 11).
     last: Option<Cursor>,
+    /// Why the hub (or the server) ended the stream, once it did.
+    reason: Option<CloseReason>,
+}
+
+/// Why a stream ended, for statistics, metrics and logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum CloseReason {
+    /// The client went away (or the server dropped the stream for its own reasons).
+    ClientGone,
+    /// The client could not keep up: its queue was full of frames it had to receive.
+    TooSlow,
+    /// The stream reached its lifetime (sse-tower's `connection_timeout`).
+    Lifetime,
+    /// Disconnected or kicked ([`Hub::kick`](crate::Hub::kick) and the like).
+    Kicked,
+    /// Its user was banned ([`Hub::ban_user`](crate::Hub::ban_user)).
+    Banned,
+    /// Its credentials expired or were revoked.
+    AuthExpired,
+    /// The hub shut down.
+    Shutdown,
+}
+
+impl CloseReason {
+    /// Every reason, in a fixed order.
+    pub const ALL: [CloseReason; 7] = [
+        Self::ClientGone,
+        Self::TooSlow,
+        Self::Lifetime,
+        Self::Kicked,
+        Self::Banned,
+        Self::AuthExpired,
+        Self::Shutdown,
+    ];
+
+    /// The reason's name in metrics and logs: `client-gone`, `too-slow`, `lifetime`,
+    /// `kicked`, `banned`, `auth-expired`, `shutdown`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ClientGone => "client-gone",
+            Self::TooSlow => "too-slow",
+            Self::Lifetime => "lifetime",
+            Self::Kicked => "kicked",
+            Self::Banned => "banned",
+            Self::AuthExpired => "auth-expired",
+            Self::Shutdown => "shutdown",
+        }
+    }
+
+    pub(crate) fn index(self) -> usize {
+        Self::ALL.iter().position(|r| *r == self).expect("listed")
+    }
 }
 
 /// Whether and how the stream ends.
@@ -379,6 +433,7 @@ impl Connection {
                 waker: None,
                 closing: Closing::Open,
                 last: None,
+                reason: None,
             }),
             guard: None,
         }
@@ -488,7 +543,9 @@ impl Connection {
             dropped += cleared;
             tally.cleared += cleared;
             tally.closed_slow += 1;
+            tally.cleared_slow += cleared;
             state.closing = Closing::Ending(slow_close_retry_ms);
+            state.reason = Some(CloseReason::TooSlow);
             Offered::ClosedSlow
         } else if pushed.queued {
             tally.queued += 1;
@@ -580,8 +637,8 @@ impl Connection {
 
     /// Ends the stream after a final `retry:` of `retry_ms`. Returns false if it was already
     /// ending.
-    pub(crate) fn close(&self, retry_ms: u32, counters: &Counters) -> bool {
-        self.end_stream(None, retry_ms, counters)
+    pub(crate) fn close(&self, retry_ms: u32, reason: CloseReason, counters: &Counters) -> bool {
+        self.end_stream(None, retry_ms, reason, counters)
     }
 
     /// Ends the stream because its credentials expired or were revoked: what is queued is
@@ -589,15 +646,22 @@ impl Connection {
     /// may still read), then `refresh` and a final `retry:` of `retry_ms` are written. Returns
     /// false if it was already ending.
     pub(crate) fn expire(&self, refresh: Arc<Frame>, retry_ms: u32, counters: &Counters) -> bool {
-        self.end_stream(Some(refresh), retry_ms, counters)
+        self.end_stream(Some(refresh), retry_ms, CloseReason::AuthExpired, counters)
     }
 
     /// Drops what is queued, then writes `last` (if any) and a final `retry:`.
-    fn end_stream(&self, last: Option<Arc<Frame>>, retry_ms: u32, counters: &Counters) -> bool {
+    fn end_stream(
+        &self,
+        last: Option<Arc<Frame>>,
+        retry_ms: u32,
+        reason: CloseReason,
+        counters: &Counters,
+    ) -> bool {
         let mut locked = self.lock(counters);
         if locked.state.closing != Closing::Open {
             return false;
         }
+        locked.state.reason = Some(reason);
         let mut lost = Vec::new();
         let cleared = locked.state.queue.clear_noting(Lost::Closed, &mut lost) as u64;
         self.count_cleared(cleared, counters);
@@ -627,6 +691,17 @@ impl Connection {
         if let Some(waker) = waker {
             waker.wake();
         }
+    }
+
+    /// Records why the server ends a stream the hub did not end (its lifetime), unless the
+    /// hub ended it first.
+    pub(crate) fn ended_by(&self, reason: CloseReason) {
+        self.state.lock().reason.get_or_insert(reason);
+    }
+
+    /// Why the stream ended; `None` while it is open and nobody ended it.
+    pub(crate) fn close_reason(&self) -> Option<CloseReason> {
+        self.state.lock().reason
     }
 
     /// Gives back the queue's frames when the receiving half is dropped.

@@ -128,13 +128,16 @@ pub use backplane::{Backplane, BackplaneStats, Entry, EntryStream, InMemoryBackp
 pub use channel::Channel;
 pub use clock::{Clock, ManualClock};
 pub use cluster::InstanceId;
-pub use connection::{ConnectOptions, ConnectionId, ConnectionInfo};
+pub use connection::{CloseReason, ConnectOptions, ConnectionId, ConnectionInfo};
 pub use cursor::Cursor;
 pub use envelope::Envelope;
 pub use event::{EventName, EventType};
 pub use frame::FrameBuilder;
 pub use history::HistoryConfig;
-pub use hub::{Claim, Hub, HubBuilder, HubStats, IdempotencyRecord, MemoryStats, SendReport};
+pub use hub::{
+    BackplaneErrors, BackplaneOp, Claim, ClosedStats, Hub, HubBuilder, HubStats, IdempotencyRecord,
+    MemoryStats, SendReport,
+};
 pub use identity::{Identity, Permission, Role, UserId};
 pub use message::{CoalesceKey, IdempotencyKey, Message, MessageId};
 pub use shortcuts::{RefreshOptions, ToastKind, ToastOptions};

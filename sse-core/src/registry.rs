@@ -93,6 +93,10 @@ impl Roster {
     pub(crate) fn unregister(&self, conn: &Connection) {
         self.remove([conn]);
         conn.release(&self.counters);
+        let reason = conn
+            .close_reason()
+            .unwrap_or(crate::CloseReason::ClientGone);
+        self.counters.closed[reason.index()].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Adds a connection to the indices; tells presence where it is its user's first.

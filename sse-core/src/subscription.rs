@@ -106,6 +106,21 @@ impl Subscription {
         self.conn.expires_at()
     }
 
+    /// Why the stream ended, once it did: the hub's reason (too slow, kicked, banned,
+    /// credentials ended, shut down) or the one a server gave with
+    /// [`end_for_lifetime`](Subscription::end_for_lifetime); `None` while it is open. A
+    /// subscription dropped with none counts as the client gone.
+    pub fn close_reason(&self) -> Option<crate::CloseReason> {
+        self.conn.close_reason()
+    }
+
+    /// Records that the server ends the stream because it reached its lifetime (unless the
+    /// hub ended it first), for statistics and logs. The server writes its own final `retry:`
+    /// and drops the subscription.
+    pub fn end_for_lifetime(&self) {
+        self.conn.ended_by(crate::CloseReason::Lifetime);
+    }
+
     /// Frames waiting to be written.
     pub fn queue_len(&self) -> usize {
         self.conn.queue_len()

@@ -159,6 +159,9 @@ pub(crate) struct Shared {
     pub(crate) epoch: AtomicU64,
     /// Entries left out of replays because they could not be decoded.
     pub(crate) skipped: AtomicU64,
+    /// The millisecond part of the entry the dispatcher took last, and how many wait behind it.
+    pub(crate) dispatched_ms: AtomicU64,
+    pub(crate) buffered: AtomicUsize,
 }
 
 impl RedisBackplane {
@@ -224,6 +227,8 @@ impl RedisBackplane {
             entries: AtomicUsize::new(0),
             epoch: AtomicU64::new(0),
             skipped: AtomicU64::new(0),
+            dispatched_ms: AtomicU64::new(0),
+            buffered: AtomicUsize::new(0),
         });
         let connected = async {
             let mut conn =
@@ -438,7 +443,7 @@ impl Backplane for RedisBackplane {
         let from = self.start.lock().take();
         let (progress_tx, progress_rx) = watch::channel(from);
         let (first_poll_tx, first_poll_rx) = oneshot::channel();
-        let (stream, sender) = tail::channel(&self.shared.config, first_poll_tx);
+        let (stream, sender) = tail::channel(&self.shared, first_poll_tx);
         self.tails.lock().push(progress_rx);
         *self.first_poll.lock() = Some(first_poll_rx);
         self.runtime.spawn(tail::run(
@@ -457,10 +462,21 @@ impl Backplane for RedisBackplane {
     /// `entries` is the stream's length (`XLEN`) as of the tail's latest read, shared by every
     /// instance; `bytes` is 0, since the history lives in Redis.
     fn stats(&self) -> BackplaneStats {
+        let buffered = self.shared.buffered.load(Relaxed) as u64;
+        let lag_ms = if buffered > 0 {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+            now.saturating_sub(self.shared.dispatched_ms.load(Relaxed))
+        } else {
+            0
+        };
         BackplaneStats {
             entries: self.shared.entries.load(Relaxed),
             bytes: 0,
             skipped: self.shared.skipped.load(Relaxed),
+            lag_entries: buffered,
+            lag_ms,
         }
     }
 

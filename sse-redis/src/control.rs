@@ -394,8 +394,14 @@ async fn listen(
     let mut backoff = Backoff::new(shared.config.reconnect_max_delay);
     let run = async {
         loop {
-            let Err(_) = follow(&shared, &control, &conn, &tx, &mut backoff).await;
-            control.subscribed.store(false, Relaxed);
+            let Err(err) = follow(&shared, &control, &conn, &tx, &mut backoff).await;
+            if control.subscribed.swap(false, Relaxed) {
+                tracing::warn!(
+                    sse.backplane_op = "control",
+                    error = %err,
+                    "redis control channel lost: cluster-wide commands skip this instance"
+                );
+            }
             tokio::time::sleep(backoff.next()).await;
         }
     };
@@ -429,8 +435,15 @@ async fn follow(
         Ok(pubsub)
     })
     .await?;
+    let first = !control.ready.borrow().0;
     control.subscribed.store(true, Relaxed);
     control.ready.send_modify(|ready| ready.0 = true);
+    if !first {
+        tracing::warn!(
+            sse.backplane_op = "control",
+            "redis control channel subscribed again"
+        );
+    }
     backoff.reset();
     let mut messages = pubsub.on_message();
     while let Some(message) = std::future::poll_fn(|cx| Pin::new(&mut messages).poll_next(cx)).await

@@ -18,13 +18,12 @@ use sse_core::{Entry, EntryStream, error::BackplaneError};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::{
-    RedisConfig,
     backplane::{Shared, redis_error},
     reply::{self, EntryId},
 };
 
 /// The first delay before reaching Redis again after a failure; it doubles up to
-/// [`RedisConfig::reconnect_max_delay`].
+/// [`RedisConfig::reconnect_max_delay`](crate::RedisConfig::reconnect_max_delay).
 pub(crate) const FIRST_RETRY: Duration = Duration::from_millis(25);
 
 /// Makes sure the stream has an epoch and returns it with the id of the stream's last entry
@@ -53,13 +52,14 @@ type Item = Result<Entry, BackplaneError>;
 
 /// The stream the hub's dispatcher reads, and the sending half for the tail task.
 pub(crate) fn channel(
-    config: &RedisConfig,
+    shared: &Arc<Shared>,
     first_poll: oneshot::Sender<()>,
 ) -> (EntryStream, mpsc::Sender<Item>) {
-    let (tx, rx) = mpsc::channel(config.read_count);
+    let (tx, rx) = mpsc::channel(shared.config.read_count);
     let stream = TailStream {
         rx,
         first_poll: Some(first_poll),
+        shared: Arc::clone(shared),
     };
     (Box::pin(stream), tx)
 }
@@ -136,9 +136,15 @@ impl Tail<'_> {
             if matches!(err, BackplaneError::Closed) {
                 return;
             }
-            if std::mem::replace(&mut self.healthy, false) && self.tx.send(Err(err)).await.is_err()
-            {
-                return;
+            if std::mem::replace(&mut self.healthy, false) {
+                tracing::warn!(
+                    sse.backplane_op = "tail",
+                    error = %err,
+                    "redis backplane unreachable: delivery from other instances waits"
+                );
+                if self.tx.send(Err(err)).await.is_err() {
+                    return;
+                }
             }
             tokio::time::sleep(self.backoff.next()).await;
         }
@@ -208,7 +214,9 @@ impl Tail<'_> {
             None => (end, None),
         };
         self.advance(at);
-        self.healthy = true;
+        if !std::mem::replace(&mut self.healthy, true) {
+            tracing::warn!(sse.backplane_op = "tail", "redis backplane reachable again");
+        }
         self.backoff.reset();
         if let Some(why) = lost {
             self.lost(why).await?;
@@ -350,6 +358,8 @@ struct TailStream {
     rx: mpsc::Receiver<Item>,
     /// Tells [`crate::hub`] that the dispatcher runs.
     first_poll: Option<oneshot::Sender<()>>,
+    /// Where the dispatcher's lag is kept for statistics.
+    shared: Arc<Shared>,
 }
 
 impl Stream for TailStream {
@@ -359,7 +369,15 @@ impl Stream for TailStream {
         if let Some(first_poll) = self.first_poll.take() {
             let _ = first_poll.send(());
         }
-        self.rx.poll_recv(cx)
+        let next = self.rx.poll_recv(cx);
+        if let Poll::Ready(Some(Ok(entry))) = &next {
+            // Redis entry ids start with the milliseconds they were added at.
+            self.shared
+                .dispatched_ms
+                .store(entry.cursor().major(), Relaxed);
+            self.shared.buffered.store(self.rx.len(), Relaxed);
+        }
+        next
     }
 }
 

@@ -115,6 +115,15 @@ impl SseBody {
     }
 }
 
+impl Drop for SseBody {
+    fn drop(&mut self) {
+        if let Kind::Stream(state) = &mut self.kind {
+            let state = state.as_mut().project();
+            state._tracker.ended(state.subscription.close_reason());
+        }
+    }
+}
+
 impl From<Bytes> for SseBody {
     fn from(bytes: Bytes) -> Self {
         Self::full(bytes)
@@ -210,6 +219,7 @@ fn poll_stream(state: Pin<&mut StreamState>, cx: &mut Context<'_>) -> Poll<Optio
             .deadline
             .is_some_and(|deadline| tokio::time::Instant::now() >= deadline)
         {
+            state.subscription.end_for_lifetime();
             *state.ended = true;
             return Poll::Ready(Some(system::retry(*state.retry)));
         }

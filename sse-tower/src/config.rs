@@ -48,6 +48,8 @@ pub struct StreamConfig {
     pub(crate) max_streams: Option<u32>,
     pub(crate) queue_capacity: Option<usize>,
     pub(crate) presence: bool,
+    pub(crate) endpoint: String,
+    pub(crate) log_user_ids: bool,
     pub(crate) trusted_proxies: TrustedProxies,
     pub(crate) authenticator: Arc<dyn Authenticator>,
     pub(crate) permission_resolver: Option<Arc<dyn PermissionResolver>>,
@@ -85,6 +87,8 @@ impl StreamConfig {
             max_streams: None,
             queue_capacity: None,
             presence: false,
+            endpoint: "sse".to_owned(),
+            log_user_ids: false,
             trusted_proxies: TrustedProxies::none(),
             authenticator: Arc::new(ExtensionAuthenticator),
             permission_resolver: None,
@@ -195,6 +199,20 @@ impl StreamConfig {
     /// that asked, on channels they may read.
     pub fn presence(mut self, allowed: bool) -> Self {
         self.presence = allowed;
+        self
+    }
+
+    /// The endpoint's name in metrics (the `endpoint` label) and logs (`sse.endpoint`),
+    /// default `sse`: name each endpoint when an application has several.
+    pub fn endpoint(mut self, name: impl Into<String>) -> Self {
+        self.endpoint = name.into();
+        self
+    }
+
+    /// Whether stream spans carry the user id (`sse.user_id`; default: no, user ids are
+    /// personal data).
+    pub fn log_user_ids(mut self, log: bool) -> Self {
+        self.log_user_ids = log;
         self
     }
 

@@ -86,6 +86,8 @@ mod future;
 mod heartbeat;
 mod layer;
 mod limit;
+#[cfg(feature = "metrics")]
+pub mod metrics;
 mod observe;
 mod policy;
 pub mod prelude;

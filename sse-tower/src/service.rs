@@ -119,7 +119,7 @@ impl SseService {
         match self.open(&parts).await {
             Ok(response) => response,
             Err(rejection) => {
-                observe::rejected(&rejection);
+                observe::rejected(&self.shared.config, &rejection);
                 rejection.into_response()
             }
         }
@@ -205,7 +205,7 @@ impl SseService {
             ),
         })?;
         let connected = subscription.connected();
-        let tracker = observe::opened(&connected, user.as_ref());
+        let tracker = observe::opened(config, &connected, user.as_ref());
         shared.heartbeat.ensure_started();
         if self.hub.announces_presence()
             && !shared

@@ -81,7 +81,10 @@ async fn main() -> ExitCode {
         None => Users::builtin(),
     };
     let metrics = match metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder() {
-        Ok(handle) => Some(handle),
+        Ok(handle) => {
+            sse_tower::metrics::describe();
+            Some(handle)
+        }
         Err(err) => {
             eprintln!("demo: metrics disabled: {err}");
             None

@@ -39,6 +39,8 @@ pub struct AppState {
     pub hosts: Hosts,
     /// Failed sign-ins per client address.
     pub login_limit: LoginLimit,
+    /// Whether the live dashboard publishes its figures every 2 seconds.
+    pub dashboard: bool,
 }
 
 impl std::fmt::Debug for AppState {
@@ -68,6 +70,7 @@ pub fn stream_config(auth: &TokenAuth) -> StreamConfig {
         .channel_rule(Channel::TOASTS, signed_in.clone())
         .channel_rule(Channel::CHAT, signed_in)
         .presence(true)
+        .endpoint("stream")
         .rate_limit(RateLimit::new(120, Duration::from_secs(60)))
         .max_streams_per_user(20)
         .authenticator(auth.clone())
@@ -143,6 +146,7 @@ pub fn state(hub: Hub, users: Users) -> AppState {
         metrics: None,
         hosts: Hosts::Any,
         login_limit: LoginLimit::default(),
+        dashboard: true,
     }
 }
 
@@ -182,7 +186,9 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     state.hosts = Hosts::for_listener(listener.local_addr()?);
     let hub = state.hub.clone();
-    tokio::spawn(dashboard(hub.clone(), Duration::from_secs(2)));
+    if state.dashboard {
+        tokio::spawn(dashboard(hub.clone(), Duration::from_secs(2)));
+    }
     sse_axum::serve(listener, app(state))
         .with_graceful_shutdown(hub, shutdown)
         .await

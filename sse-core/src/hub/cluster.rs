@@ -280,7 +280,7 @@ impl Hub {
             Command::Ban { user, until } => {
                 inner.bans.lock().insert(user.clone(), *until);
                 let conns = inner.take_user(user);
-                count(inner.close(&conns, CloseReason::Disconnected))
+                count(inner.close(&conns, CloseReason::Banned))
             }
             Command::Unban { user } => count(usize::from(inner.bans.lock().remove(user).is_some())),
             Command::Revoke { user } => {

@@ -116,6 +116,10 @@ impl Hub {
             roster.counters.history_gaps.fetch_add(1, Relaxed);
         }
         let replayed = u32::try_from(opened.replayed).unwrap_or(u32::MAX);
+        #[cfg(feature = "metrics")]
+        if last_event_id.is_some() {
+            metrics::histogram!("sse_replay_length").record(f64::from(replayed));
+        }
         Counters::add(&roster.counters.replayed, replayed);
         subscription.resumed = last_event_id.is_some() && !opened.gap;
         subscription.replayed = replayed;
@@ -149,7 +153,7 @@ impl HubInner {
             ),
             Ok(Replay::Gap { head }) => (Vec::new(), Some(head)),
             Err(_) => {
-                self.roster.counters.backplane_errors.fetch_add(1, Relaxed);
+                self.backplane_failed(super::stats::BackplaneOp::Replay);
                 (Vec::new(), Some(None))
             }
         };

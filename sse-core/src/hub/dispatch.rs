@@ -5,7 +5,7 @@ use std::{
     task::Poll,
 };
 
-use super::{Hub, HubInner, Mode, Tally};
+use super::{Hub, HubInner, Mode, Tally, stats::BackplaneOp};
 use crate::{
     Entry, Message,
     cluster::ControlRequest,
@@ -89,19 +89,27 @@ impl Hub {
                     shared.release_skipped(Some(&entry.cursor()));
                 }
                 Err(BackplaneError::Lost(_)) => {
-                    inner.count_backplane_error();
+                    inner.backplane_failed(BackplaneOp::Tail);
                     inner.resynchronise_all();
                     shared.release_skipped(None);
                 }
-                Err(_) => inner.count_backplane_error(),
+                Err(_) => inner.backplane_failed(BackplaneOp::Tail),
             }
         }
     }
 }
 
 impl HubInner {
+    /// Counts a backplane error of `op`.
+    pub(crate) fn backplane_failed(&self, op: super::stats::BackplaneOp) {
+        let counters = &self.roster.counters;
+        counters.backplane_errors.fetch_add(1, Relaxed);
+        counters.backplane_ops[op.index()].fetch_add(1, Relaxed);
+    }
+
+    /// Counts a backplane error of the control path or a shared store.
     pub(crate) fn count_backplane_error(&self) {
-        self.roster.counters.backplane_errors.fetch_add(1, Relaxed);
+        self.backplane_failed(super::stats::BackplaneOp::Control);
     }
 
     /// Tells every connection to resynchronise: entries were lost on their way to this
@@ -193,6 +201,14 @@ impl HubInner {
             }
         });
         drop(registry);
+        for conn in &too_slow {
+            tracing::info!(
+                sse.connection_id = %roster.origin.connection_id(conn.seq),
+                sse.message_id = %envelope.id(),
+                sse.close_reason = "too-slow",
+                "sse stream closed: the client could not keep up"
+            );
+        }
         if let (Some(ledger), Some(outcomes)) = (ledger, outcomes) {
             ledger.dispatched(entry, newest, false, outcomes);
         }

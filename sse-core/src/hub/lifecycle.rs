@@ -9,6 +9,7 @@ use crate::{ConnectionId, UserId, connection::Connection, hub::builder::millis};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum CloseReason {
     Disconnected,
+    Banned,
     Shutdown,
 }
 
@@ -61,9 +62,14 @@ impl HubInner {
                     // Spread at random, so that clients do not all come back at once.
                     CloseReason::Shutdown => retry_ms
                         .saturating_add(fastrand::u32(0..=millis(self.config.shutdown_jitter))),
-                    CloseReason::Disconnected => retry_ms,
+                    CloseReason::Disconnected | CloseReason::Banned => retry_ms,
                 };
-                conn.close(retry_ms, counters)
+                let reason = match reason {
+                    CloseReason::Disconnected => crate::CloseReason::Kicked,
+                    CloseReason::Banned => crate::CloseReason::Banned,
+                    CloseReason::Shutdown => crate::CloseReason::Shutdown,
+                };
+                conn.close(retry_ms, reason, counters)
             })
             .count()
     }

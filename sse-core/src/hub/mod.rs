@@ -31,8 +31,8 @@ use tokio::sync::oneshot;
 pub use builder::HubBuilder;
 pub use idempotency::{Claim, IdempotencyRecord};
 pub use publish::SendReport;
+pub use stats::{BackplaneErrors, BackplaneOp, ClosedStats, HubStats, MemoryStats};
 pub(crate) use stats::{Counters, Tally};
-pub use stats::{HubStats, MemoryStats};
 
 use crate::{
     Backplane, Clock, Cursor, EntryStream, InstanceId, MessageId, PermissionResolver, Role, UserId,

@@ -114,14 +114,41 @@ impl Hub {
             return Err(SendError::ShuttingDown);
         }
         let id = envelope.id().clone();
-        let (cursor, dispatched) = match &inner.mode {
-            Mode::Local { sequencer } => {
-                let _order = sequencer.lock().await;
-                let entry = inner.append(envelope).await?;
-                (entry.cursor(), inner.dispatch(&entry))
+        let span = tracing::debug_span!(
+            "sse.send",
+            sse.message_id = %id,
+            sse.channel = %envelope.channel(),
+            sse.cursor = tracing::field::Empty,
+            sse.recipients = tracing::field::Empty,
+            sse.shed = tracing::field::Empty,
+        );
+        #[cfg(feature = "metrics")]
+        let started = std::time::Instant::now();
+        let sent = async {
+            match &inner.mode {
+                Mode::Local { sequencer } => {
+                    let _order = sequencer.lock().await;
+                    let entry = inner.append(envelope).await?;
+                    Ok::<_, SendError>((entry.cursor(), inner.dispatch(&entry)))
+                }
+                Mode::Shared(shared) => shared.publish(inner, envelope).await,
             }
-            Mode::Shared(shared) => shared.publish(inner, envelope).await?,
         };
+        let (cursor, dispatched) = tracing::Instrument::instrument(sent, span.clone())
+            .await
+            .inspect_err(|err| {
+                tracing::debug!(parent: &span, error = %err, "sse send failed");
+            })?;
+        span.record("sse.cursor", tracing::field::display(&cursor));
+        span.record("sse.recipients", dispatched.sent);
+        span.record("sse.shed", dispatched.shed);
+        tracing::debug!(parent: &span, "sse message sent");
+        #[cfg(feature = "metrics")]
+        {
+            metrics::histogram!("sse_publish_duration_seconds").record(started.elapsed());
+            #[allow(clippy::cast_precision_loss, reason = "a count of recipients")]
+            metrics::histogram!("sse_recipients_per_message").record(dispatched.sent as f64);
+        }
         let counters = &inner.roster.counters;
         counters.sent.fetch_add(1, Relaxed);
         counters.minute.record(inner.roster.clock.now_ms());
@@ -143,7 +170,7 @@ impl HubInner {
         envelope: Arc<Envelope>,
     ) -> Result<crate::Entry, BackplaneError> {
         self.backplane.publish(envelope).await.inspect_err(|_| {
-            self.roster.counters.backplane_errors.fetch_add(1, Relaxed);
+            self.backplane_failed(super::stats::BackplaneOp::Publish);
         })
     }
 }

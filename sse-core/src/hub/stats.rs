@@ -40,6 +40,9 @@ impl Hub {
             expired: c.expired.load(Relaxed),
             coalesced: c.coalesced.load(Relaxed),
             closed_slow: c.closed_slow.load(Relaxed),
+            cleared_slow: c.cleared_slow.load(Relaxed),
+            closed: ClosedStats::of(&c.closed),
+            backplane_errors_by_op: BackplaneErrors::of(&c.backplane_ops),
             cleared: c.cleared.load(Relaxed),
             replayed: c.replayed.load(Relaxed),
             history_gaps: c.history_gaps.load(Relaxed),
@@ -153,6 +156,16 @@ pub struct HubStats {
     pub coalesced: u64,
     /// Connections closed because they could not keep up.
     pub closed_slow: u64,
+    /// Frames dropped unwritten because their connection was closed as too slow (part of
+    /// `cleared`).
+    #[serde(default)]
+    pub cleared_slow: u64,
+    /// Streams ended, by why.
+    #[serde(default)]
+    pub closed: ClosedStats,
+    /// Backplane errors (`backplaneErrors`), by operation.
+    #[serde(default)]
+    pub backplane_errors_by_op: BackplaneErrors,
     /// Frames dropped unwritten because their connection ended: closed by the hub (too slow,
     /// disconnected, shut down) or by its client going away.
     pub cleared: u64,
@@ -170,6 +183,128 @@ pub struct HubStats {
     pub memory: MemoryStats,
     /// The backplane's own sizes.
     pub backplane: BackplaneStats,
+}
+
+/// Streams ended, by [`CloseReason`](crate::CloseReason).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+#[non_exhaustive]
+pub struct ClosedStats {
+    /// The client went away.
+    pub client_gone: u64,
+    /// Closed as too slow.
+    pub too_slow: u64,
+    /// Reached their lifetime.
+    pub lifetime: u64,
+    /// Disconnected or kicked.
+    pub kicked: u64,
+    /// Their user was banned.
+    pub banned: u64,
+    /// Their credentials expired or were revoked.
+    pub auth_expired: u64,
+    /// The hub shut down.
+    pub shutdown: u64,
+}
+
+impl ClosedStats {
+    fn of(counts: &[AtomicU64; 7]) -> Self {
+        let n = |reason: crate::CloseReason| counts[reason.index()].load(Relaxed);
+        use crate::CloseReason as R;
+        Self {
+            client_gone: n(R::ClientGone),
+            too_slow: n(R::TooSlow),
+            lifetime: n(R::Lifetime),
+            kicked: n(R::Kicked),
+            banned: n(R::Banned),
+            auth_expired: n(R::AuthExpired),
+            shutdown: n(R::Shutdown),
+        }
+    }
+
+    /// The count of one reason.
+    pub fn get(&self, reason: crate::CloseReason) -> u64 {
+        use crate::CloseReason as R;
+        match reason {
+            R::ClientGone => self.client_gone,
+            R::TooSlow => self.too_slow,
+            R::Lifetime => self.lifetime,
+            R::Kicked => self.kicked,
+            R::Banned => self.banned,
+            R::AuthExpired => self.auth_expired,
+            R::Shutdown => self.shutdown,
+        }
+    }
+}
+
+/// What failed when the backplane failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum BackplaneOp {
+    /// Appending a message.
+    Publish,
+    /// Reading history for a resuming client.
+    Replay,
+    /// The stream of entries to dispatch (a tail that lost its way or lost entries).
+    Tail,
+    /// The control path and the shared stores (commands, statistics, bans, idempotency keys,
+    /// presence, persistent messages).
+    Control,
+}
+
+impl BackplaneOp {
+    /// Every operation, in a fixed order.
+    pub const ALL: [BackplaneOp; 4] = [Self::Publish, Self::Replay, Self::Tail, Self::Control];
+
+    /// The operation's name in metrics: `publish`, `replay`, `tail`, `control`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Publish => "publish",
+            Self::Replay => "replay",
+            Self::Tail => "tail",
+            Self::Control => "control",
+        }
+    }
+
+    pub(crate) fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// Backplane errors, by [`BackplaneOp`].
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+#[non_exhaustive]
+pub struct BackplaneErrors {
+    /// Appending messages.
+    pub publish: u64,
+    /// Reading history.
+    pub replay: u64,
+    /// The entry stream.
+    pub tail: u64,
+    /// The control path and shared stores.
+    pub control: u64,
+}
+
+impl BackplaneErrors {
+    fn of(counts: &[AtomicU64; 4]) -> Self {
+        let n = |op: BackplaneOp| counts[op.index()].load(Relaxed);
+        Self {
+            publish: n(BackplaneOp::Publish),
+            replay: n(BackplaneOp::Replay),
+            tail: n(BackplaneOp::Tail),
+            control: n(BackplaneOp::Control),
+        }
+    }
+
+    /// The count of one operation.
+    pub fn get(&self, op: BackplaneOp) -> u64 {
+        match op {
+            BackplaneOp::Publish => self.publish,
+            BackplaneOp::Replay => self.replay,
+            BackplaneOp::Tail => self.tail,
+            BackplaneOp::Control => self.control,
+        }
+    }
 }
 
 /// Bytes the hub holds, by purpose.
@@ -208,6 +343,11 @@ pub(crate) struct Counters {
     pub(crate) expired: AtomicU64,
     pub(crate) coalesced: AtomicU64,
     pub(crate) closed_slow: AtomicU64,
+    pub(crate) cleared_slow: AtomicU64,
+    /// Streams ended, by [`CloseReason::index`](crate::CloseReason).
+    pub(crate) closed: [AtomicU64; 7],
+    /// Backplane errors, by [`BackplaneOp`].
+    pub(crate) backplane_ops: [AtomicU64; 4],
     pub(crate) cleared: AtomicU64,
     pub(crate) replayed: AtomicU64,
     pub(crate) history_gaps: AtomicU64,
@@ -253,6 +393,7 @@ pub(crate) struct Tally {
     pub(crate) coalesced: u64,
     pub(crate) cleared: u64,
     pub(crate) closed_slow: u64,
+    pub(crate) cleared_slow: u64,
     queue_bytes_added: usize,
     queue_bytes_removed: usize,
     /// Frames dropped from queues, for the ledger: connection number, cursor, why.
@@ -283,6 +424,7 @@ impl Tally {
             (&counters.coalesced, self.coalesced),
             (&counters.cleared, self.cleared),
             (&counters.closed_slow, self.closed_slow),
+            (&counters.cleared_slow, self.cleared_slow),
         ] {
             if n > 0 {
                 counter.fetch_add(n, Relaxed);
