@@ -216,6 +216,31 @@ async fn metrics_count_what_the_scenario_did_exactly() {
         assert!(metrics.contains_key(gauge), "{gauge} missing");
     }
     assert_eq!(metrics["sse_history_entries"], 7.0);
+
+    // Every metric the Grafana dashboard queries is one the demo exports.
+    let dashboard: Value =
+        serde_json::from_str(include_str!("../observability/grafana-dashboard.json")).unwrap();
+    let exported: std::collections::BTreeSet<&str> = metrics
+        .keys()
+        .map(|key| key.split('{').next().unwrap())
+        .collect();
+    let mut queried = 0;
+    for panel in dashboard["panels"].as_array().unwrap() {
+        for target in panel["targets"].as_array().unwrap() {
+            let expr = target["expr"].as_str().unwrap();
+            for name in expr
+                .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .filter(|word| word.starts_with("sse_"))
+            {
+                queried += 1;
+                assert!(
+                    exported.contains(name),
+                    "the dashboard queries {name}, not exported"
+                );
+            }
+        }
+    }
+    assert!(queried >= 20, "{queried}");
     drop(alice);
     server.shutdown().await;
 }

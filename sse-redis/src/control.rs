@@ -398,6 +398,7 @@ async fn listen(
             if control.subscribed.swap(false, Relaxed) {
                 tracing::warn!(
                     sse.backplane_op = "control",
+                    sse.stream_key = %shared.config.key,
                     error = %err,
                     "redis control channel lost: cluster-wide commands skip this instance"
                 );

@@ -139,6 +139,7 @@ impl Tail<'_> {
             if std::mem::replace(&mut self.healthy, false) {
                 tracing::warn!(
                     sse.backplane_op = "tail",
+                    sse.stream_key = %self.shared.config.key,
                     error = %err,
                     "redis backplane unreachable: delivery from other instances waits"
                 );
@@ -215,7 +216,11 @@ impl Tail<'_> {
         };
         self.advance(at);
         if !std::mem::replace(&mut self.healthy, true) {
-            tracing::warn!(sse.backplane_op = "tail", "redis backplane reachable again");
+            tracing::warn!(
+                sse.backplane_op = "tail",
+                sse.stream_key = %self.shared.config.key,
+                "redis backplane reachable again"
+            );
         }
         self.backoff.reset();
         if let Some(why) = lost {

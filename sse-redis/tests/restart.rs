@@ -161,8 +161,83 @@ async fn expect_resume(
     assert_eq!(events.try_next(), None);
 }
 
+/// WARN events of the backplane, captured for the whole process: its tasks run on the
+/// runtime's workers.
+mod logs {
+    use std::sync::{Mutex, OnceLock};
+
+    use tracing::{
+        Event, Level, Subscriber,
+        field::{Field, Visit},
+    };
+    use tracing_subscriber::{Layer, layer::Context, prelude::*};
+
+    static WARNINGS: Mutex<Vec<(String, String, String)>> = Mutex::new(Vec::new());
+    static INSTALLED: OnceLock<()> = OnceLock::new();
+
+    struct Capture;
+
+    #[derive(Default)]
+    struct Fields {
+        op: String,
+        key: String,
+        message: String,
+    }
+
+    impl Visit for Fields {
+        fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+            let value = format!("{value:?}");
+            match field.name() {
+                "message" => self.message = value,
+                "sse.backplane_op" => self.op = value.trim_matches('"').to_owned(),
+                "sse.stream_key" => self.key = value.trim_matches('"').to_owned(),
+                _ => {}
+            }
+        }
+
+        fn record_str(&mut self, field: &Field, value: &str) {
+            if field.name() == "sse.backplane_op" {
+                self.op = value.to_owned();
+            }
+        }
+    }
+
+    impl<S: Subscriber> Layer<S> for Capture {
+        fn on_event(&self, event: &Event<'_>, _: Context<'_, S>) {
+            if *event.metadata().level() == Level::WARN
+                && event.metadata().target().starts_with("sse_redis")
+            {
+                let mut fields = Fields::default();
+                event.record(&mut fields);
+                WARNINGS
+                    .lock()
+                    .unwrap()
+                    .push((fields.key, fields.op, fields.message));
+            }
+        }
+    }
+
+    pub(super) fn install() {
+        INSTALLED.get_or_init(|| {
+            tracing_subscriber::registry().with(Capture).init();
+        });
+    }
+
+    /// The (operation, message) of the warnings about the stream `key`.
+    pub(super) fn warnings(key: &str) -> Vec<(String, String)> {
+        WARNINGS
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(k, _, _)| k == key)
+            .map(|(_, op, message)| (op.clone(), message.clone()))
+            .collect()
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn delivery_resumes_after_a_redis_restart_and_old_cursors_get_a_history_gap() {
+    logs::install();
     let mut server = Server::start();
     let (a, b) = server.two_instances("sse-test:restart").await;
     let options = || ConnectOptions::new(Identity::user(UserId::from(1))).channels([Channel::CHAT]);
@@ -227,6 +302,26 @@ async fn delivery_resumes_after_a_redis_restart_and_old_cursors_get_a_history_ga
     }
     assert_eq!(a.backplane.epoch(), after1.cursor.epoch());
     assert_eq!(b.backplane.epoch(), after1.cursor.epoch());
+
+    // The outage is counted by operation and logged once at WARN when it starts and when it
+    // ends, per instance.
+    for hub in [&a, &b] {
+        let errors = hub.stats().backplane_errors_by_op;
+        assert!(errors.publish >= 1 && errors.tail >= 1, "{errors:?}");
+    }
+    let warnings = logs::warnings("sse-test:restart");
+    let tail = |message: &str| {
+        warnings
+            .iter()
+            .filter(|(op, text)| op == "tail" && text == message)
+            .count()
+    };
+    assert_eq!(
+        tail("redis backplane unreachable: delivery from other instances waits"),
+        2,
+        "{warnings:?}"
+    );
+    assert_eq!(tail("redis backplane reachable again"), 2, "{warnings:?}");
 
     // A cursor from before the restart points into a history that is gone.
     let (connected, mut stale) = b.open(options().last_event_id(before.cursor)).await;

@@ -111,6 +111,34 @@ test('after the server drops a page, it reconnects and shows what it missed exac
   await snap('4-resume');
 });
 
+test('the admin panel charts deliveries, drops and open streams live', async () => {
+  const admin = await pageAs('admin-token');
+  // Two polls two seconds apart make the first sample; messages flow in between.
+  for (let n = 0; n < 3; n += 1) {
+    await api(demo.url, 'POST', '/api/sse/publish', 'admin-token', {
+      channel: 'notifications', event: 'notification', data: { title: `chart ${n}` }, target: 'authenticated',
+    });
+  }
+  const legend = admin.locator('#statistics-legend li[data-instance="this instance"]');
+  await legend.waitFor({ timeout: 10_000 });
+  assert.match(await legend.textContent(), /^this instance: \d+ streams, \d+\.\d deliveries\/s$/);
+  for (const chart of ['#chart-deliveries', '#chart-streams']) {
+    assert.equal(await admin.locator(`${chart} polyline[data-series="this instance"]`).count(), 1);
+  }
+  assert.equal(await admin.locator('#chart-drops polyline').count(), 5);
+  // A second sample draws the lines.
+  await api(demo.url, 'POST', '/api/sse/publish', 'admin-token', {
+    channel: 'notifications', event: 'notification', data: { title: 'chart 3' }, target: 'authenticated',
+  });
+  await admin.waitForFunction(
+    () => document.querySelector('#chart-streams polyline')?.getAttribute('points')?.includes(' '),
+    null,
+    { timeout: 10_000 },
+  );
+  await admin.locator('#statistics').screenshot({ path: join(artifacts, '5-admin-statistics.png') });
+  await admin.context().close();
+});
+
 test('the admin panel explains why a user did not get a message', async () => {
   const admin = await pageAs('admin-token');
   const report = await api(demo.url, 'POST', '/api/sse/publish', 'admin-token', {
@@ -124,7 +152,7 @@ test('the admin panel explains why a user did not get a message', async () => {
   await row.waitFor({ timeout: 5_000 });
   assert.equal(await row.getAttribute('data-outcome'), 'not-recipient');
   assert.equal(await row.locator('td:nth-child(4)').textContent(), 'the user is not among targetUsers');
-  await admin.screenshot({ path: join(artifacts, '5-explain-admin.png'), fullPage: true });
+  await admin.screenshot({ path: join(artifacts, '6-explain-admin.png'), fullPage: true });
   await admin.context().close();
 });
 
@@ -142,7 +170,7 @@ test('an admin bans a user from the panel: the stream ends everywhere and reconn
   const refused = await fetch(`${demo.url}/api/sse/stream?channels=notifications&token=bob-token`);
   assert.equal(refused.status, 403);
   assert.equal((await refused.json()).error, 'banned');
-  await admin.screenshot({ path: join(artifacts, '6-ban-admin.png') });
+  await admin.screenshot({ path: join(artifacts, '7-ban-admin.png') });
   assert.equal(await api(demo.url, 'DELETE', '/api/sse/users/3/ban', 'admin-token'), null);
   const lifted = await fetch(`${demo.url}/api/sse/stream?channels=notifications&token=bob-token`);
   assert.equal(lifted.status, 200);

@@ -221,6 +221,74 @@ $('#explain').addEventListener('submit', async (event) => {
   }));
 });
 
+// --- live statistics (admin) -------------------------------------------------------------
+
+const COLORS = ['#2b6cb0', '#c05621', '#2f855a', '#6b46c1', '#b7791f', '#c53030'];
+const DROPS = ['shed', 'expired', 'coalesced', 'clearedSlow', 'cleared'];
+const series = { samples: [], previous: null };
+
+/** Every instance's statistics: the cluster's when there is one, this instance's otherwise. */
+function perInstance(stats) {
+  if (stats.cluster) return stats.cluster.instances.map((i) => [i.instance, i.stats]);
+  return [['this instance', stats]];
+}
+
+/** Polls the statistics and draws deliveries and drops per second and open streams. */
+async function refreshStatistics() {
+  if (!state.me?.roles.includes('admin')) return;
+  const stats = await api('GET', '/api/sse/stats').catch(() => null);
+  if (!stats) return;
+  const now = Date.now();
+  const current = new Map(perInstance(stats));
+  const previous = series.previous;
+  series.previous = { at: now, instances: current };
+  if (!previous) return;
+  const seconds = Math.max((now - previous.at) / 1000, 0.001);
+  const sample = { deliveries: {}, drops: {}, streams: {} };
+  for (const [instance, s] of current) {
+    const before = previous.instances.get(instance) ?? s;
+    sample.deliveries[instance] = Math.max(0, (s.delivered - before.delivered) / seconds);
+    sample.streams[instance] = s.totalConnections;
+    for (const reason of DROPS) {
+      const dropped = reason === 'cleared' ? s.cleared - s.clearedSlow : s[reason];
+      const dropped0 = reason === 'cleared' ? before.cleared - before.clearedSlow : before[reason];
+      sample.drops[reason] = (sample.drops[reason] ?? 0) + Math.max(0, (dropped - dropped0) / seconds);
+    }
+  }
+  series.samples.push(sample);
+  if (series.samples.length > 60) series.samples.shift();
+  const instances = [...current.keys()].sort();
+  draw('#chart-deliveries', 'deliveries', instances);
+  draw('#chart-drops', 'drops', DROPS);
+  draw('#chart-streams', 'streams', instances);
+  $('#statistics-legend').replaceChildren(...instances.map((instance, i) => {
+    const li = document.createElement('li');
+    li.style.color = COLORS[i % COLORS.length];
+    li.dataset.instance = instance;
+    li.textContent = `${instance}: ${sample.streams[instance]} streams, ${sample.deliveries[instance].toFixed(1)} deliveries/s`;
+    return li;
+  }));
+}
+
+function draw(chart, key, names) {
+  const max = Math.max(1, ...series.samples.flatMap((s) => names.map((n) => s[key][n] ?? 0)));
+  $(chart).replaceChildren(...names.map((name, i) => {
+    const line = document.createElementNS('http://www.w3.org/2000/svg', 'polyline');
+    line.setAttribute('fill', 'none');
+    line.setAttribute('stroke', COLORS[i % COLORS.length]);
+    line.setAttribute('stroke-width', '2');
+    line.dataset.series = name;
+    line.setAttribute('points', series.samples
+      .map((s, x) => `${(x / 59) * 300},${100 - ((s[key][name] ?? 0) / max) * 95}`)
+      .join(' '));
+    const title = document.createElementNS('http://www.w3.org/2000/svg', 'title');
+    title.textContent = name;
+    line.append(title);
+    return line;
+  }));
+}
+setInterval(refreshStatistics, 2000);
+
 async function refreshConnections() {
   if (!state.me?.roles.includes('admin')) return;
   const rows = await api('GET', '/api/sse/connections').catch(() => []);
