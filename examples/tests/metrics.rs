@@ -206,6 +206,25 @@ async fn metrics_count_what_the_scenario_did_exactly() {
         let refused = reqwest::get(server.stream_url(query)).await.unwrap();
         assert!(refused.status().is_client_error());
     }
+    // A stream cap: the demo allows 20 streams per user (Alice has one open); the 21st is a
+    // 429 of its own kind.
+    let mut tabs = Vec::new();
+    for _ in 0..19 {
+        let mut tab = client::open(
+            reqwest::Client::new().get(server.stream_url("channels=alerts&token=alice-token")),
+        )
+        .await;
+        tab.expect_event("connected").await;
+        tabs.push(tab);
+    }
+    let capped = reqwest::get(server.stream_url("channels=alerts&token=alice-token"))
+        .await
+        .unwrap();
+    assert_eq!(capped.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        capped.json::<Value>().await.unwrap()["error"],
+        "too_many_requests"
+    );
 
     // A Redis outage: a send fails (publish), the tail reports it once (tail).
     let _ = redis.0.kill();
@@ -254,7 +273,7 @@ async fn metrics_count_what_the_scenario_did_exactly() {
         ("sse_backplane_errors_total{op=\"replay\"}", 0.0),
         ("sse_backplane_errors_total{op=\"tail\"}", 1.0),
         ("sse_backplane_errors_total{op=\"control\"}", 0.0),
-        ("sse_streams_opened_total{endpoint=\"stream\"}", 2.0),
+        ("sse_streams_opened_total{endpoint=\"stream\"}", 21.0),
         (kicked_key, 1.0),
         (
             "sse_streams_rejected_total{code=\"invalid_token\",endpoint=\"stream\",status=\"401\"}",
@@ -264,7 +283,11 @@ async fn metrics_count_what_the_scenario_did_exactly() {
             "sse_streams_rejected_total{code=\"not_found\",endpoint=\"stream\",status=\"404\"}",
             1.0,
         ),
-        ("sse_streams_open", 1.0),
+        (
+            "sse_streams_rejected_total{code=\"max_streams_per_user\",endpoint=\"stream\",status=\"429\"}",
+            1.0,
+        ),
+        ("sse_streams_open", 20.0),
         ("sse_recipients_per_message_count", 7.0),
         ("sse_recipients_per_message_sum", 6.0),
         ("sse_publish_duration_seconds_count", 7.0),
@@ -324,6 +347,6 @@ async fn metrics_count_what_the_scenario_did_exactly() {
         }
     }
     assert!(queried >= 20, "{queried}");
-    drop(alice);
+    drop((alice, tabs));
     server.shutdown().await;
 }

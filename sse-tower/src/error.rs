@@ -33,6 +33,7 @@ pub struct Rejection {
     message: Cow<'static, str>,
     retry_after: Option<Duration>,
     until: Option<u64>,
+    cause: Option<&'static str>,
 }
 
 impl Rejection {
@@ -48,6 +49,7 @@ impl Rejection {
             message: message.into(),
             retry_after: None,
             until: None,
+            cause: None,
         }
     }
 
@@ -126,6 +128,20 @@ impl Rejection {
         let mut rejection = Self::new(StatusCode::FORBIDDEN, "banned", "this user is banned");
         rejection.until = Some(until);
         rejection
+    }
+
+    /// Names the cause of a refusal whose code several causes share (a rate limit's 429 and a
+    /// stream cap's are both `too_many_requests`): metrics label refusals with it.
+    pub(crate) fn because(mut self, cause: &'static str) -> Self {
+        self.cause = Some(cause);
+        self
+    }
+
+    /// What refused the request, for metrics and logs: the cause where several share the
+    /// code (`rate_limited`, `max_streams`, `max_streams_per_ip`, `max_streams_per_user` for a
+    /// 429), the [`code`](Rejection::code) otherwise.
+    pub fn cause(&self) -> &str {
+        self.cause.unwrap_or(&self.code)
     }
 
     /// The end of a ban, for [`banned`](Rejection::banned).

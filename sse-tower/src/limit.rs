@@ -84,6 +84,7 @@ impl Limits {
                 format!("too many new connections from {ip}; retry later"),
                 wait,
             )
+            .because("rate_limited")
         })
     }
 
@@ -93,11 +94,13 @@ impl Limits {
         if let Some(global) = &self.global {
             permits._global = Some(Arc::clone(global).try_acquire_owned().map_err(|_| {
                 Rejection::too_many_requests("this endpoint has too many open streams", self.retry)
+                    .because("max_streams")
             })?);
         }
         if let (Some(cap), Some(ip)) = (&self.per_ip, ip) {
             permits._ip = Some(cap.acquire(limit_key(ip)).ok_or_else(|| {
                 Rejection::too_many_requests(format!("too many open streams from {ip}"), self.retry)
+                    .because("max_streams_per_ip")
             })?);
         }
         Ok(permits)
@@ -112,6 +115,7 @@ impl Limits {
         if let (Some(cap), Some(user)) = (&self.per_user, user) {
             permits._user = Some(cap.acquire(user.clone()).ok_or_else(|| {
                 Rejection::too_many_requests("too many open streams for this user", self.retry)
+                    .because("max_streams_per_user")
             })?);
         }
         Ok(())

@@ -22,6 +22,7 @@
 //!
 //! Recorded where they happen: `sse_streams_opened_total{endpoint}`,
 //! `sse_streams_closed_total{endpoint,reason}`, `sse_streams_rejected_total{endpoint,status,code}`
+//! (`code` is the refusal's [cause](crate::error::Rejection::cause))
 //! and the histograms `sse_stream_duration_seconds{endpoint}` (this crate),
 //! `sse_publish_duration_seconds`, `sse_recipients_per_message` and `sse_replay_length`
 //! (`sse-core`'s `metrics` feature, which this crate's enables). No label carries a user id

@@ -5,7 +5,8 @@
 //! [`StreamConfig::log_user_ids`](crate::StreamConfig::log_user_ids)); its open and its close
 //! are events inside it, at DEBUG, except a close for being too slow, at INFO. The close event
 //! carries `sse.close_reason` and `sse.duration_ms`. A refusal is an INFO event with
-//! `sse.endpoint`, `sse.status` and `sse.code`.
+//! `sse.endpoint`, `sse.status` and `sse.code` (the refusal's [cause](Rejection::cause): a rate
+//! limit's 429 and a stream cap's differ).
 //!
 //! Metrics (feature `metrics`), each with the label `endpoint`:
 //! `sse_streams_opened_total`, `sse_streams_closed_total{reason}`,
@@ -23,7 +24,7 @@ pub(crate) fn rejected(config: &StreamConfig, rejection: &Rejection) {
     tracing::info!(
         sse.endpoint = %config.endpoint,
         sse.status = rejection.status().as_u16(),
-        sse.code = rejection.code(),
+        sse.code = rejection.cause(),
         "sse stream refused: {}",
         rejection.message()
     );
@@ -32,7 +33,7 @@ pub(crate) fn rejected(config: &StreamConfig, rejection: &Rejection) {
         "sse_streams_rejected_total",
         "endpoint" => config.endpoint.clone(),
         "status" => rejection.status().as_str().to_owned(),
-        "code" => rejection.code().to_owned()
+        "code" => rejection.cause().to_owned()
     )
     .increment(1);
 }
