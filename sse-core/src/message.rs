@@ -252,6 +252,41 @@ impl Message {
     /// The highest priority.
     pub const MAX_PRIORITY: u8 = 10;
 
+    /// A message whose data is any serialisable value (a struct of the application's, say),
+    /// to everyone subscribed to `channel`, with default options.
+    ///
+    /// # Errors
+    ///
+    /// The serialisation's error, for a value that does not serialise to JSON (a map with
+    /// non-string keys, a serializer that fails).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use serde::Serialize;
+    /// use sse_core::{Channel, EventType, Message};
+    ///
+    /// #[derive(Serialize)]
+    /// #[serde(rename_all = "camelCase")]
+    /// struct Shipped { order_id: u64, carrier: &'static str }
+    ///
+    /// let message = Message::json(
+    ///     Channel::NOTIFICATIONS,
+    ///     EventType::Notification,
+    ///     &Shipped { order_id: 17, carrier: "post" },
+    /// )?
+    /// .to_users([3]);
+    /// assert_eq!(message.data()["orderId"], 17);
+    /// # Ok::<(), serde_json::Error>(())
+    /// ```
+    pub fn json<T: Serialize + ?Sized>(
+        channel: Channel,
+        event: EventType,
+        data: &T,
+    ) -> Result<Self, serde_json::Error> {
+        Ok(Self::new(channel, event, serde_json::to_value(data)?))
+    }
+
     /// A message to everyone subscribed to `channel`, with default options.
     pub fn new(channel: Channel, event: EventType, data: Value) -> Self {
         Self {

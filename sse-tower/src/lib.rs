@@ -78,6 +78,7 @@
 //! # }
 //! ```
 
+pub mod auth;
 mod body;
 mod client_addr;
 mod config;

@@ -6,7 +6,7 @@ use axum::{
     http::{StatusCode, request::Parts},
     response::{IntoResponse, Response},
 };
-use sse_core::{Authenticator, Clock, Identity, error::AuthError};
+use sse_core::{Clock, error::AuthError};
 use sse_tower::error::Rejection;
 
 use super::{
@@ -14,42 +14,15 @@ use super::{
     users::{DemoUser, Users},
 };
 
-/// Where a request's token came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TokenSource {
-    /// `Authorization: Bearer`.
-    Header,
-    /// The `token` query parameter.
-    Query,
-    /// The `sse_token` cookie, which the browser sends on its own.
-    Cookie,
-}
+pub use sse_tower::auth::TokenSource;
 
-/// Finds the token of a request: `Authorization: Bearer`, then `?token=`, then the cookie.
+/// The cookie the page's sign-in sets.
+pub const COOKIE: &str = "sse_token";
+
+/// Finds the token of a request: `Authorization: Bearer`, then `?token=`, then the cookie
+/// (`sse_tower::auth::request_token`); `None` without one, or with a malformed header.
 pub fn token(parts: &Parts) -> Option<(String, TokenSource)> {
-    if let Some(value) = parts
-        .headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-    {
-        let token = value.strip_prefix("Bearer ").unwrap_or(value).trim();
-        return Some((token.to_owned(), TokenSource::Header));
-    }
-    if let Some(query) = parts.uri.query() {
-        for pair in query.split('&') {
-            if let Some(("token", value)) = pair.split_once('=') {
-                return Some((value.to_owned(), TokenSource::Query));
-            }
-        }
-    }
-    parts
-        .headers
-        .get_all("cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .find_map(|c| c.trim().strip_prefix("sse_token=").map(str::to_owned))
-        .map(|token| (token, TokenSource::Cookie))
+    sse_tower::auth::request_token(parts, COOKIE).ok().flatten()
 }
 
 /// The authenticator of the stream endpoint.
@@ -66,15 +39,19 @@ impl TokenAuth {
     }
 
     /// The user of a request: `Ok(None)` without a token, an error for an unknown or expired
-    /// one.
+    /// one (or an `Authorization` header that is not `Bearer`).
     pub fn user(&self, parts: &Parts) -> Result<Option<DemoUser>, AuthError> {
-        let user = match token(parts) {
-            None => return Ok(None),
-            Some((token, _)) if token.is_empty() => return Ok(None),
-            Some((token, _)) => self.users.by_token(&token).ok_or_else(|| {
-                AuthError::new(StatusCode::UNAUTHORIZED, "invalid_token", "unknown token")
-            })?,
-        };
+        match sse_tower::auth::request_token(parts, COOKIE)? {
+            None => Ok(None),
+            Some((token, _)) => self.user_by_token(&token).map(Some),
+        }
+    }
+
+    /// The user a token belongs to, or why it is refused (unknown, or past its `expiresAt`).
+    pub fn user_by_token(&self, token: &str) -> Result<DemoUser, AuthError> {
+        let user = self.users.by_token(token).ok_or_else(|| {
+            AuthError::new(StatusCode::UNAUTHORIZED, "invalid_token", "unknown token")
+        })?;
         if user.is_expired(self.clock.now_ms()) {
             return Err(AuthError::new(
                 StatusCode::UNAUTHORIZED,
@@ -82,14 +59,17 @@ impl TokenAuth {
                 "the token expired",
             ));
         }
-        Ok(Some(user.clone()))
+        Ok(user.clone())
     }
-}
 
-#[sse_core::async_trait]
-impl Authenticator for TokenAuth {
-    async fn authenticate(&self, parts: &Parts) -> Result<Option<Identity>, AuthError> {
-        Ok(self.user(parts)?.map(|user| user.identity()))
+    /// The stream endpoint's authenticator: `sse_tower`'s token authenticator on these users.
+    pub fn authenticator(&self) -> impl sse_core::Authenticator {
+        let auth = self.clone();
+        sse_tower::auth::TokenAuthenticator::new(move |token: String| {
+            let found = auth.user_by_token(&token).map(|user| Some(user.identity()));
+            async move { found }
+        })
+        .cookie(COOKIE)
     }
 }
 

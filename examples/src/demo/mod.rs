@@ -73,7 +73,7 @@ pub fn stream_config(auth: &TokenAuth) -> StreamConfig {
         .endpoint("stream")
         .rate_limit(RateLimit::new(120, Duration::from_secs(60)))
         .max_streams_per_user(20)
-        .authenticator(auth.clone())
+        .authenticator(auth.authenticator())
 }
 
 /// The application's router.
