@@ -15,6 +15,7 @@ pub mod custom_auth;
 pub mod demo;
 pub mod poem_basic;
 pub mod publish;
+pub mod readme;
 pub mod warp_basic;
 
 /// The address a binary listens on: the `ADDR` environment variable, or `default`.
