@@ -67,7 +67,7 @@ async fn the_axum_snippet_streams_to_the_user_its_middleware_names() {
     assert_eq!(shipped.status(), StatusCode::NO_CONTENT);
     // Queued for the open stream of user 3.
     assert_eq!(hub.stats().queued, 1);
-    assert_eq!(hub.connections_of(&sse_core::UserId::from(3)).len(), 1);
+    assert_eq!(hub.connections_of(sse_core::UserId::from(3)).len(), 1);
     drop(stream);
 }
 

@@ -82,6 +82,28 @@ macro_rules! user_id_from_int {
 
 user_id_from_int!(u32, u64, i32, i64, usize);
 
+impl From<&UserId> for UserId {
+    fn from(id: &UserId) -> Self {
+        id.clone()
+    }
+}
+
+/// A UUID is written in its hyphenated lower-case form (feature `uuid`).
+///
+/// ```
+/// # #[cfg(feature = "uuid")] {
+/// let id = uuid::Uuid::from_u128(0x0123_4567_89ab_cdef_0123_4567_89ab_cdef);
+/// let user = sse_core::UserId::from(id);
+/// assert_eq!(user.as_str(), "01234567-89ab-cdef-0123-456789abcdef");
+/// # }
+/// ```
+#[cfg(feature = "uuid")]
+impl From<uuid::Uuid> for UserId {
+    fn from(id: uuid::Uuid) -> Self {
+        Self::new(id.hyphenated().to_string()).expect("a UUID is a valid user id")
+    }
+}
+
 impl<'de> serde::Deserialize<'de> for UserId {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct Visitor;

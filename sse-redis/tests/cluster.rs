@@ -58,7 +58,7 @@ async fn kicks_bans_and_revocations_from_one_instance_reach_every_instance() {
     let (_, mut bob_b) = b.open(bob()).await;
     let (_, mut bob_c) = c.open(bob()).await;
     let (_, mut carol_c) = c.open(carol()).await;
-    let report = a.kick_user(&UserId::from(3)).await;
+    let report = a.kick_user(UserId::from(3)).await;
     assert_eq!(report.affected, 2);
     assert_eq!(sorted(&report.instances), everyone);
     assert!(
@@ -88,12 +88,12 @@ async fn kicks_bans_and_revocations_from_one_instance_reach_every_instance() {
     // A ban, from A: Bob's streams end and every instance refuses him until it is lifted.
     let (_, mut bob_b) = b.open(bob()).await;
     let (_, mut bob_c) = c.open(bob()).await;
-    let report = a.ban_user(&UserId::from(3), Duration::from_secs(60)).await;
+    let report = a.ban_user(UserId::from(3), Duration::from_secs(60)).await;
     assert_eq!(report.affected, 2);
     assert_eq!(sorted(&report.instances), everyone);
     ended(&mut bob_b).await;
     ended(&mut bob_c).await;
-    let until = a.banned_until(&UserId::from(3)).expect("A holds the ban");
+    let until = a.banned_until(UserId::from(3)).expect("A holds the ban");
     for instance in [&a, &b, &c] {
         match instance.connect(bob()).await {
             Err(ConnectError::Banned { until: refused }) => assert_eq!(refused, until),
@@ -110,7 +110,7 @@ async fn kicks_bans_and_revocations_from_one_instance_reach_every_instance() {
         d.connect(bob()).await,
         Err(ConnectError::Banned { .. })
     ));
-    let report = b.unban_user(&UserId::from(3)).await;
+    let report = b.unban_user(UserId::from(3)).await;
     assert_eq!(report.affected, 4);
     for instance in [&a, &b, &c, &d] {
         instance.connect(bob()).await.expect("the ban is lifted");
@@ -120,7 +120,7 @@ async fn kicks_bans_and_revocations_from_one_instance_reach_every_instance() {
     // A revocation, from A: Bob's streams end with the auth-expired refresh.
     let (_, mut bob_b) = b.open(bob()).await;
     let (_, mut bob_c) = c.open(bob()).await;
-    let report = a.revoke_user(&UserId::from(3)).await;
+    let report = a.revoke_user(UserId::from(3)).await;
     assert_eq!(report.affected, 2);
     for stream in [&mut bob_b, &mut bob_c] {
         let seen = ended(stream).await;
@@ -211,7 +211,7 @@ async fn statistics_and_listings_count_every_instance_and_drop_a_dead_one() {
     // C dies: right away a command names it as missing, and the statistics count it from the
     // snapshot it last published; that ends within its TTL.
     runtime.shutdown_background();
-    let report = a.kick_user(&UserId::from(99)).await;
+    let report = a.kick_user(UserId::from(99)).await;
     assert_eq!(report.missing, [c.instance()], "{report:?}");
     assert_eq!(
         sorted(&report.instances),
@@ -229,7 +229,7 @@ async fn statistics_and_listings_count_every_instance_and_drop_a_dead_one() {
     let stats = wait_for_stats(&a, |s| s.instances.len() == 2).await;
     assert_eq!(stats.total_connections, 3);
     assert!(stats.instances.iter().all(|i| i.instance != c.instance()));
-    let report = a.kick_user(&UserId::from(99)).await;
+    let report = a.kick_user(UserId::from(99)).await;
     assert!(report.missing.is_empty(), "{report:?}");
 
     // A clean stop leaves without waiting for its snapshot to end.
@@ -436,9 +436,7 @@ async fn explain_answers_for_the_users_connections_on_every_instance() {
         .expect_message(&report, "data", &json!("hello"))
         .await;
 
-    let why = b
-        .explain(&report.cursor.to_string(), &UserId::from(3))
-        .await;
+    let why = b.explain(&report.cursor.to_string(), UserId::from(3)).await;
     assert_eq!(
         sorted(&why.instances),
         sorted(&[a.instance(), b.instance()])

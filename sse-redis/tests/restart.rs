@@ -391,7 +391,7 @@ async fn the_control_path_acts_locally_during_an_outage_and_reaches_every_instan
 
     // Redis is gone: A acts on its own streams and says why it could not ask the others.
     server.kill();
-    let report = a.kick_user(&UserId::from(3)).await;
+    let report = a.kick_user(UserId::from(3)).await;
     assert_eq!(report.affected, 1, "{report:?}");
     assert_eq!(report.instances, [a.instance()]);
     assert!(report.error.is_some(), "{report:?}");
@@ -402,13 +402,13 @@ async fn the_control_path_acts_locally_during_an_outage_and_reaches_every_instan
     server.spawn();
     server.ready().await;
     tokio::time::timeout(Duration::from_secs(20), async {
-        while a.kick_user(&UserId::from(99)).await.instances.len() < 2 {
+        while a.kick_user(UserId::from(99)).await.instances.len() < 2 {
             tokio::task::yield_now().await;
         }
     })
     .await
     .expect("the control path reconnects");
-    let report = a.kick_user(&UserId::from(3)).await;
+    let report = a.kick_user(UserId::from(3)).await;
     assert_eq!(report.affected, 1, "{report:?}");
     assert!(
         report.error.is_none() && report.missing.is_empty(),

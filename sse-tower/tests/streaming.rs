@@ -240,7 +240,7 @@ async fn a_stream_ends_when_its_credentials_expire_and_follows_an_identity_refre
     let mut events = Events::from_body(body).wait(Duration::from_secs(60));
     events.expect_event("connected").await;
     let report = hub
-        .refresh_user(&UserId::from(1), Some(NOW_MS + 20_000))
+        .refresh_user(UserId::from(1), Some(NOW_MS + 20_000))
         .await;
     assert_eq!(report.affected, 1);
 
@@ -285,14 +285,14 @@ async fn a_banned_user_is_refused_with_403_and_the_end_of_the_ban() {
     let mut events = Events::from_body(open(&service, "/").await);
     events.expect_event("connected").await;
     let report = hub
-        .ban_user(&UserId::from(1), Duration::from_secs(600))
+        .ban_user(UserId::from(1), Duration::from_secs(600))
         .await;
     assert_eq!(report.affected, 1);
     assert_eq!(events.expect_end().await, Some(Duration::from_millis(3000)));
 
     let response = call(&service, get("/").extension(user(1))).await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
-    let until = hub.banned_until(&UserId::from(1)).unwrap();
+    let until = hub.banned_until(UserId::from(1)).unwrap();
     let body = response.into_body().collect().await.unwrap().to_bytes();
     assert_eq!(
         serde_json::from_slice::<serde_json::Value>(&body).unwrap(),

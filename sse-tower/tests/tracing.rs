@@ -126,7 +126,7 @@ async fn streams_and_sends_leave_spans_and_events_with_sse_fields() {
         .await
         .unwrap();
     stream.expect_message(&report, "data", &json!("hi")).await;
-    let kicked = hub.kick_user(&UserId::from(1)).await;
+    let kicked = hub.kick_user(UserId::from(1)).await;
     assert_eq!(kicked.affected, 1);
     stream.expect_end().await;
     drop(stream);

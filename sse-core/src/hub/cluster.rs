@@ -67,8 +67,9 @@ impl Hub {
 
     /// Ends every stream of one user on every instance (after a final `retry:`; the client
     /// may reconnect at once, see [`ban_user`](Hub::ban_user) for a kick that sticks).
-    pub async fn kick_user(&self, user: &UserId) -> ClusterReport {
-        self.everywhere(Command::DisconnectUser { user: user.clone() })
+    pub async fn kick_user(&self, user: impl Into<UserId>) -> ClusterReport {
+        let user = user.into();
+        self.everywhere(Command::DisconnectUser { user })
             .await
             .report()
     }
@@ -90,15 +91,16 @@ impl Hub {
     /// let options = ConnectOptions::new(Identity::user(UserId::from(3))).channels([Channel::CHAT]);
     /// let _stream = hub.connect(options.clone()).await?;
     ///
-    /// let report = hub.ban_user(&UserId::from(3), Duration::from_secs(60)).await;
+    /// let report = hub.ban_user(UserId::from(3), Duration::from_secs(60)).await;
     /// assert_eq!(report.affected, 1);
     /// assert!(matches!(hub.connect(options.clone()).await, Err(ConnectError::Banned { .. })));
     ///
-    /// hub.unban_user(&UserId::from(3)).await;
+    /// hub.unban_user(UserId::from(3)).await;
     /// assert!(hub.connect(options).await.is_ok());
     /// # Ok(()) }
     /// ```
-    pub async fn ban_user(&self, user: &UserId, duration: Duration) -> ClusterReport {
+    pub async fn ban_user(&self, user: impl Into<UserId>, duration: Duration) -> ClusterReport {
+        let user = &user.into();
         let until = self
             .clock()
             .now_ms()
@@ -118,7 +120,8 @@ impl Hub {
     }
 
     /// Lifts a user's ban on every instance. `affected` counts the instances that held it.
-    pub async fn unban_user(&self, user: &UserId) -> ClusterReport {
+    pub async fn unban_user(&self, user: impl Into<UserId>) -> ClusterReport {
+        let user = &user.into();
         let stored = self.inner.backplane.store_ban(user, None).await;
         let mut gathered = self.everywhere(Command::Unban { user: user.clone() }).await;
         if let Err(err) = stored {
@@ -130,7 +133,8 @@ impl Hub {
 
     /// The end of a user's ban on this instance (milliseconds since the Unix epoch), if they
     /// are banned.
-    pub fn banned_until(&self, user: &UserId) -> Option<u64> {
+    pub fn banned_until(&self, user: impl Into<UserId>) -> Option<u64> {
+        let user = &user.into();
         self.inner.banned_until(user, self.clock().now_ms())
     }
 
@@ -138,22 +142,23 @@ impl Hub {
     /// each ends with a `refresh` event whose `data.reason` is `auth-expired` (what was queued
     /// is dropped; the client resumes from its last id with fresh credentials), then a final
     /// `retry:`.
-    pub async fn revoke_user(&self, user: &UserId) -> ClusterReport {
-        self.everywhere(Command::Revoke { user: user.clone() })
-            .await
-            .report()
+    pub async fn revoke_user(&self, user: impl Into<UserId>) -> ClusterReport {
+        let user = user.into();
+        self.everywhere(Command::Revoke { user }).await.report()
     }
 
     /// Gives a user's open connections on every instance a new credential expiry
     /// (milliseconds since the Unix epoch; `None` for never), for example after the client
     /// renewed its token: streams that would have ended at the old expiry go on.
-    pub async fn refresh_user(&self, user: &UserId, expires_at: Option<u64>) -> ClusterReport {
-        self.everywhere(Command::Refresh {
-            user: user.clone(),
-            expires_at,
-        })
-        .await
-        .report()
+    pub async fn refresh_user(
+        &self,
+        user: impl Into<UserId>,
+        expires_at: Option<u64>,
+    ) -> ClusterReport {
+        let user = user.into();
+        self.everywhere(Command::Refresh { user, expires_at })
+            .await
+            .report()
     }
 
     /// The open connections on every instance (of one user, or all), each with its instance.

@@ -38,13 +38,14 @@ impl Hub {
     /// let report = hub.send(Message::new(Channel::CHAT, EventType::Data, "hi".into())).await?;
     /// chat.recv().await;
     ///
-    /// let why = hub.explain(&report.cursor.to_string(), &UserId::from(3)).await;
+    /// let why = hub.explain(&report.cursor.to_string(), UserId::from(3)).await;
     /// assert_eq!(why.connections[0].outcome, Outcome::Delivered);
     /// assert_eq!(why.connections[1].outcome, Outcome::NotRecipient);
     /// assert_eq!(why.connections[1].detail, "not subscribed to the channel chat");
     /// # Ok(()) }
     /// ```
-    pub async fn explain(&self, message: &str, user: &UserId) -> Explanation {
+    pub async fn explain(&self, message: &str, user: impl Into<UserId>) -> Explanation {
+        let user = &user.into();
         let mut gathered = self
             .everywhere(Command::Explain {
                 message: message.to_owned(),
@@ -231,7 +232,7 @@ mod tests {
         clock.advance(Duration::from_secs(2)).await;
         hub.inner.dispatch(&entry);
         let why = hub
-            .explain(&entry.cursor().to_string(), &UserId::from(3))
+            .explain(&entry.cursor().to_string(), UserId::from(3))
             .await;
         assert_eq!(
             why.connections

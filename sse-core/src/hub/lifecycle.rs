@@ -29,7 +29,8 @@ impl Hub {
 
     /// Ends every stream of one user on this instance. Returns how many were ended;
     /// [`kick_user`](Hub::kick_user) ends them on every instance.
-    pub fn disconnect_user(&self, user: &UserId) -> usize {
+    pub fn disconnect_user(&self, user: impl Into<UserId>) -> usize {
+        let user = &user.into();
         let conns = self
             .inner
             .roster

@@ -80,7 +80,8 @@ impl Hub {
     }
 
     /// The open connections of one user, ordered by id.
-    pub fn connections_of(&self, user: &UserId) -> Vec<ConnectionInfo> {
+    pub fn connections_of(&self, user: impl Into<UserId>) -> Vec<ConnectionInfo> {
+        let user = &user.into();
         let conns: Vec<_> = self
             .inner
             .roster

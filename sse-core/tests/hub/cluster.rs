@@ -33,9 +33,7 @@ async fn a_ban_ends_the_users_streams_and_refuses_them_until_it_ends() {
     let mut second = connect(&hub, bob(None)).await;
     let mut other = connect(&hub, user(4).channels([Channel::CHAT])).await;
 
-    let report = hub
-        .ban_user(&UserId::from(3), Duration::from_secs(60))
-        .await;
+    let report = hub.ban_user(UserId::from(3), Duration::from_secs(60)).await;
     assert_eq!(
         (report.affected, report.instances, report.missing),
         (2, vec![hub.instance()], vec![])
@@ -47,7 +45,7 @@ async fn a_ban_ends_the_users_streams_and_refuses_them_until_it_ends() {
         assert_eq!(stream.recv().await, None);
     }
     let until = START + 60_000;
-    assert_eq!(hub.banned_until(&UserId::from(3)), Some(until));
+    assert_eq!(hub.banned_until(UserId::from(3)), Some(until));
     match hub.connect(bob(None)).await {
         Err(ConnectError::Banned { until: refused }) => assert_eq!(refused, until),
         other => panic!("expected a ban, got {other:?}"),
@@ -63,17 +61,17 @@ async fn a_ban_ends_the_users_streams_and_refuses_them_until_it_ends() {
     ));
     clock.advance(Duration::from_millis(1)).await;
     connect(&hub, bob(None)).await;
-    assert_eq!(hub.banned_until(&UserId::from(3)), None);
+    assert_eq!(hub.banned_until(UserId::from(3)), None);
 }
 
 #[tokio::test]
 async fn an_unban_lets_the_user_back_at_once() {
     let hub = sse_core::Hub::new();
-    hub.ban_user(&UserId::from(3), Duration::from_secs(3600))
+    hub.ban_user(UserId::from(3), Duration::from_secs(3600))
         .await;
     assert!(hub.connect(bob(None)).await.is_err());
-    assert_eq!(hub.unban_user(&UserId::from(3)).await.affected, 1);
-    assert_eq!(hub.unban_user(&UserId::from(3)).await.affected, 0);
+    assert_eq!(hub.unban_user(UserId::from(3)).await.affected, 1);
+    assert_eq!(hub.unban_user(UserId::from(3)).await.affected, 0);
     connect(&hub, bob(None)).await;
 }
 
@@ -81,7 +79,11 @@ async fn an_unban_lets_the_user_back_at_once() {
 async fn a_kick_without_a_ban_lets_the_user_reconnect() {
     let hub = sse_core::Hub::new();
     let mut stream = connect(&hub, bob(None)).await;
-    let report = hub.kick_user(&UserId::from(3)).await;
+    // A user id is anything that converts: an id, a reference to one, an integer.
+    assert_eq!(hub.connections_of(3_u64).len(), 1);
+    let bob_id: UserId = "3".try_into().unwrap();
+    assert_eq!(hub.connections_of(&bob_id).len(), 1);
+    let report = hub.kick_user(bob_id).await;
     assert_eq!(report.affected, 1);
     assert!(drain(&mut stream)[0].is_retry_only());
     connect(&hub, bob(None)).await;
@@ -141,9 +143,7 @@ async fn a_refreshed_identity_keeps_the_stream_open_past_the_old_expiry() {
     let hub = clock.hub().build();
     let mut stream = connect(&hub, bob(Some(START + 1_000))).await;
     let mut other = connect(&hub, user(4).channels([Channel::CHAT])).await;
-    let report = hub
-        .refresh_user(&UserId::from(3), Some(START + 5_000))
-        .await;
+    let report = hub.refresh_user(UserId::from(3), Some(START + 5_000)).await;
     assert_eq!(report.affected, 1);
     assert_eq!(stream.expires_at(), Some(START + 5_000));
 
@@ -162,7 +162,7 @@ async fn a_refreshed_identity_keeps_the_stream_open_past_the_old_expiry() {
 
     // Refreshing to "never" removes the expiry.
     let mut forever = connect(&hub, bob(Some(START + 6_000))).await;
-    hub.refresh_user(&UserId::from(3), None).await;
+    hub.refresh_user(UserId::from(3), None).await;
     assert_eq!(forever.expires_at(), None);
     clock.advance(Duration::from_secs(3600)).await;
     hub.send(msg(Channel::CHAT, 3)).await.unwrap();
@@ -179,7 +179,7 @@ async fn revocation_ends_the_users_streams_with_the_auth_expired_refresh() {
     let mut other = connect(&hub, user(4).channels([Channel::CHAT])).await;
     hub.send(msg(Channel::CHAT, 1)).await.unwrap();
 
-    let report = hub.revoke_user(&UserId::from(3)).await;
+    let report = hub.revoke_user(UserId::from(3)).await;
     assert_eq!(report.affected, 2);
     let events = drain(&mut first);
     // What was queued is dropped: the client gets it back from history.

@@ -21,7 +21,7 @@ fn bob() -> ConnectOptions {
 }
 
 async fn why(hub: &Hub, report: &SendReport) -> Explanation {
-    hub.explain(&report.cursor.to_string(), &UserId::from(3))
+    hub.explain(&report.cursor.to_string(), UserId::from(3))
         .await
 }
 
@@ -56,7 +56,7 @@ async fn delivered_queued_and_why_a_connection_was_not_a_recipient() {
     );
     assert_eq!(why.connections[0].connection_id, read.id());
     // By id too.
-    let by_id = hub.explain(report.id.as_str(), &UserId::from(3)).await;
+    let by_id = hub.explain(report.id.as_str(), UserId::from(3)).await;
     assert_eq!(lines(&by_id), lines(&why));
     let json = serde_json::to_value(&why).unwrap();
     assert_eq!(json["connections"][2]["outcome"], "not-recipient");

@@ -21,14 +21,14 @@ async fn disconnects_end_streams_with_retry() {
     let mut a1 = connect(&hub, user(1).channels([Channel::CHAT])).await;
     let mut a2 = connect(&hub, user(1).channels([Channel::ALERTS])).await;
     let mut b = connect(&hub, user(2).channels([Channel::CHAT])).await;
-    assert_eq!(hub.connections_of(&UserId::from(1)).len(), 2);
+    assert_eq!(hub.connections_of(UserId::from(1)).len(), 2);
 
     assert!(hub.disconnect(b.id()));
     assert!(!hub.disconnect(b.id()));
     assert_eq!(drain(&mut b)[0].retry, Some(Duration::from_secs(2)));
     assert_eq!(b.recv().await, None);
 
-    assert_eq!(hub.disconnect_user(&UserId::from(1)), 2);
+    assert_eq!(hub.disconnect_user(UserId::from(1)), 2);
     for sub in [&mut a1, &mut a2] {
         assert_eq!(drain(sub)[0].retry, Some(Duration::from_secs(2)));
         assert_eq!(sub.recv().await, None);

@@ -272,7 +272,7 @@ impl Model {
             }
             Op::Leave(client) => self.conns[*client] = None,
             Op::Kick(user) => {
-                self.hub.disconnect_user(&(*user).into());
+                self.hub.disconnect_user(*user);
             }
         }
     }

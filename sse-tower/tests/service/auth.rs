@@ -123,7 +123,7 @@ async fn endpoint_permissions_count_those_granted_by_resolvers() {
         StreamConfig::analytics().permission_resolver(grants()),
     );
     let _stream = assert_opened(call(&resolved, get("/").extension(analyst())).await);
-    let info = hub.connections_of(&UserId::from(3));
+    let info = hub.connections_of(UserId::from(3));
     assert_eq!(info.len(), 1);
     assert_eq!(info[0].permissions, std::slice::from_ref(&view));
 

@@ -81,7 +81,7 @@ async fn a_stream_the_hub_closes_frees_its_places_at_once() {
     let from = |ip: &str| get("/").extension(from_ip(ip)).extension(user(7));
     // Kicked: the body is still held, unread.
     let kicked = assert_opened(call(&service, from("10.0.0.1")).await);
-    assert_eq!(hub.disconnect_user(&7_u64.into()), 1);
+    assert_eq!(hub.disconnect_user(7_u64), 1);
     let slow = assert_opened(call(&service, from("10.0.0.1")).await);
     // Too slow: two messages into a queue of one, never read.
     for n in 0..2 {
