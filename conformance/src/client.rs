@@ -3,7 +3,7 @@
 
 use futures_util::{Stream, StreamExt, stream};
 use reqwest_eventsource::{Error, Event, EventSource, retry::Never};
-use sse_core::testing::{self, Events};
+use sse_hub::testing::{self, Events};
 
 use crate::WAIT;
 

@@ -9,7 +9,7 @@
 //! repository root is the contract these scenarios check.
 //!
 //! The client ([`client::open`]) hands what `reqwest-eventsource` decodes to the core test
-//! kit, so the scenarios assert with [`sse_core::testing::Events`]. Other tests that drive a
+//! kit, so the scenarios assert with [`sse_hub::testing::Events`]. Other tests that drive a
 //! server over TCP (the examples') use the same [`Server`] and client.
 //!
 //! # The host application's auth
@@ -22,7 +22,7 @@
 use std::{future::Future, time::Duration};
 
 use http::HeaderMap;
-use sse_core::{Hub, Identity, Permission, Role, UserId};
+use sse_hub::{Hub, Identity, Permission, Role, UserId};
 use sse_tower::StreamConfig;
 
 pub mod client;

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use sse_core::{Channel, EventType, Hub, Message, Permission, Role, SendReport, testing::Event};
+use sse_hub::{Channel, EventType, Hub, Message, Permission, Role, SendReport, testing::Event};
 use sse_tower::{ChannelRule, RateLimit, StreamConfig};
 
 use crate::{

@@ -4,7 +4,7 @@ use http::Request;
 use hyper::body::Incoming;
 use hyper_util::{rt::TokioIo, server::graceful::GracefulShutdown, service::TowerToHyperService};
 use sse_conformance::{Harness, STREAM_PATH, Server, identity_from_headers};
-use sse_core::Hub;
+use sse_hub::Hub;
 use sse_tower::{ClientAddr, SseLayer, StreamConfig};
 use tower::{ServiceBuilder, ServiceExt, service_fn};
 

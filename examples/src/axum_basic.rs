@@ -17,7 +17,7 @@ use axum::{
     routing::post,
 };
 use sse_axum::SseRouterExt;
-use sse_core::{Channel, Hub, Identity, Role, UserId};
+use sse_hub::{Channel, Hub, Identity, Role, UserId};
 use sse_tower::StreamConfig;
 
 use crate::publish::publish;

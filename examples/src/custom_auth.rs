@@ -12,7 +12,7 @@ use std::{collections::HashMap, sync::Arc};
 
 use axum::{Router, http::request::Parts, routing::post};
 use sse_axum::SseRouterExt;
-use sse_core::{
+use sse_hub::{
     Authenticator, Hub, Identity, Permission, PermissionResolver, Role, UserId, error::AuthError,
 };
 use sse_tower::StreamConfig;
@@ -56,7 +56,7 @@ impl BearerTokens {
     }
 }
 
-#[sse_core::async_trait]
+#[sse_hub::async_trait]
 impl Authenticator for BearerTokens {
     async fn authenticate(&self, parts: &Parts) -> Result<Option<Identity>, AuthError> {
         let Some(value) = parts.headers.get("authorization") else {
@@ -83,7 +83,7 @@ impl Authenticator for BearerTokens {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RoleGrants;
 
-#[sse_core::async_trait]
+#[sse_hub::async_trait]
 impl PermissionResolver for RoleGrants {
     async fn resolve(&self, identity: &Identity) -> Result<Vec<Permission>, AuthError> {
         let mut permissions = identity.permissions().to_vec();

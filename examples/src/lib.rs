@@ -33,7 +33,7 @@ pub fn listen_addr(default: &str) -> String {
 pub async fn serve_axum(
     name: &str,
     app: axum::Router,
-    hub: sse_core::Hub,
+    hub: sse_hub::Hub,
     default_addr: &str,
 ) -> std::io::Result<()> {
     let listener = sse_tower::server::bind(listen_addr(default_addr)).await?;

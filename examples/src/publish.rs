@@ -9,10 +9,10 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use serde_json::json;
-use sse_core::{Hub, IdempotencyKey, Message, error::SendError};
+use sse_hub::{Hub, IdempotencyKey, Message, error::SendError};
 
 /// `POST` handler: the body is one message in the wire-format JSON; the answer is the
-/// [`SendReport`](sse_core::SendReport) as JSON, or 400 with `{"error","message","field"}`
+/// [`SendReport`](sse_hub::SendReport) as JSON, or 400 with `{"error","message","field"}`
 /// (`field` whenever one field is at fault), 409 `idempotency_conflict` for an idempotency key
 /// (`idempotencyKey`, or the `Idempotency-Key` header) used for another message, or 503 when
 /// the hub cannot take messages. A repeat under the same key answers the first report with
@@ -90,7 +90,7 @@ pub fn with_idempotency_header(message: Message, headers: &HeaderMap) -> Result<
         .map_err(|_| invalid("the Idempotency-Key header is not visible ASCII".to_owned()))?;
     let key: IdempotencyKey = text
         .parse()
-        .map_err(|err: sse_core::error::NameError| invalid(err.to_string()))?;
+        .map_err(|err: sse_hub::error::NameError| invalid(err.to_string()))?;
     match message.idempotency() {
         None => Ok(message.idempotency_key(key)),
         Some(own) if *own == key => Ok(message),

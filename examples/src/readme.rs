@@ -5,7 +5,7 @@
 pub mod axum_app {
     use axum::{Extension, Router, extract::State, http::StatusCode, routing::post};
     use sse_axum::SseRouterExt;
-    use sse_core::{Channel, EventType, Hub, Identity, Message, UserId};
+    use sse_hub::{Channel, EventType, Hub, Identity, Message, UserId};
     use sse_tower::{StreamConfig, auth::identity_from_extension};
 
     /// The app's own user, as its auth middleware inserts it.
@@ -38,7 +38,7 @@ pub mod axum_app {
 
 /// warp: the identity comes from the app's own filter.
 pub mod warp_app {
-    use sse_core::{Channel, Hub, Identity, UserId};
+    use sse_hub::{Channel, Hub, Identity, UserId};
     use sse_tower::StreamConfig;
     use warp::Filter;
 
@@ -59,12 +59,12 @@ pub mod warp_app {
 /// poem: the identity comes from the app's own middleware, through the request extensions.
 pub mod poem_app {
     use poem::{EndpointExt, Route};
-    use sse_core::{Channel, Hub};
+    use sse_hub::{Channel, Hub};
     use sse_poem::SseEndpoint;
     use sse_tower::StreamConfig;
 
     // README:poem
-    /// Streams at `/events`; the app's middleware puts an `sse_core::Identity` in the request.
+    /// Streams at `/events`; the app's middleware puts an `sse_hub::Identity` in the request.
     pub fn app(hub: Hub) -> impl poem::Endpoint {
         let config = StreamConfig::new([Channel::NOTIFICATIONS]).require_auth(true);
         Route::new()

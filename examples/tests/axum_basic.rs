@@ -7,7 +7,7 @@ use common::{
 };
 use serde_json::json;
 use sse_conformance::client::{self, As};
-use sse_core::Hub;
+use sse_hub::Hub;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_published_message_reaches_the_targeted_stream() {

@@ -5,7 +5,7 @@ mod common;
 use common::serve_axum;
 use serde_json::{Value, json};
 use sse_conformance::{Server, client};
-use sse_core::{Channel, EventType, Hub, Message, Permission};
+use sse_hub::{Channel, EventType, Hub, Message, Permission};
 
 const STREAM: &str = "/api/analytics/stream";
 

@@ -4,7 +4,7 @@ mod common;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use sse_core::{
+use sse_hub::{
     Hub,
     testing::{Event, Events},
 };

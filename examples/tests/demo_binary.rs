@@ -6,7 +6,7 @@
 use std::{process::Stdio, time::Duration};
 
 use sse_conformance::STREAM_PATH;
-use sse_core::testing::Events;
+use sse_hub::testing::Events;
 use tokio::{
     io::{AsyncBufReadExt, BufReader},
     process::Command,

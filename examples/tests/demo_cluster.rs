@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use sse_core::{Hub, UserId, testing::Events};
+use sse_hub::{Hub, UserId, testing::Events};
 use sse_redis::{RedisBackplane, RedisConfig};
 
 use common::{serve_demo, serve_demo_with};
@@ -197,7 +197,7 @@ async fn an_expiring_token_ends_its_stream_and_a_fresh_one_resumes_on_another_in
             token: "admin-token".to_owned(),
             user_id: UserId::from(1),
             name: None,
-            roles: vec![sse_core::Role::from_static("admin")],
+            roles: vec![sse_hub::Role::from_static("admin")],
             permissions: Vec::new(),
             expires_at: None,
         },

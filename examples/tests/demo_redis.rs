@@ -3,7 +3,7 @@
 mod common;
 
 use serde_json::{Value, json};
-use sse_core::Hub;
+use sse_hub::Hub;
 use sse_redis::{RedisBackplane, RedisConfig};
 
 use common::serve_demo;

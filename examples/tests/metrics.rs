@@ -14,7 +14,7 @@ use std::{
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sse_conformance::{Server, client};
-use sse_core::{Channel, ConnectOptions, EventType, Hub, Identity, Message, UserId};
+use sse_hub::{Channel, ConnectOptions, EventType, Hub, Identity, Message, UserId};
 
 use examples::demo::{self, users::Users};
 

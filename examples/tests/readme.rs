@@ -3,7 +3,7 @@
 
 use axum::{body::Body, middleware, response::Response};
 use http::{Request, StatusCode};
-use sse_core::Hub;
+use sse_hub::Hub;
 use tower::ServiceExt;
 
 use examples::readme::{axum_app, poem_app, warp_app};
@@ -67,7 +67,7 @@ async fn the_axum_snippet_streams_to_the_user_its_middleware_names() {
     assert_eq!(shipped.status(), StatusCode::NO_CONTENT);
     // Queued for the open stream of user 3.
     assert_eq!(hub.stats().queued, 1);
-    assert_eq!(hub.connections_of(sse_core::UserId::from(3)).len(), 1);
+    assert_eq!(hub.connections_of(sse_hub::UserId::from(3)).len(), 1);
     drop(stream);
 }
 

@@ -7,7 +7,7 @@ mod common;
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use sse_core::{Channel, Hub};
+use sse_hub::{Channel, Hub};
 use sse_tower::{SseService, StreamConfig};
 
 fn service() -> &'static SseService {

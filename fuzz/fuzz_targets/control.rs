@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use sse_core::cluster::{Answer, Command, InstanceStats};
+use sse_hub::cluster::{Answer, Command, InstanceStats};
 
 fn round_trip<T>(data: &[u8])
 where

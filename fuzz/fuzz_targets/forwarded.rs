@@ -8,7 +8,7 @@ mod common;
 use std::{net::SocketAddr, sync::OnceLock};
 
 use libfuzzer_sys::fuzz_target;
-use sse_core::{Channel, Hub};
+use sse_hub::{Channel, Hub};
 use sse_tower::{ClientAddr, ForwardedHeader, SseService, StreamConfig, TrustedProxies};
 
 const PEER: &str = "10.0.0.1:4000";

@@ -6,7 +6,7 @@
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use sse_core::{Cursor, Entry, Envelope, Hub, Message, testing::decode};
+use sse_hub::{Cursor, Entry, Envelope, Hub, Message, testing::decode};
 
 fn hub() -> &'static Hub {
     static HUB: OnceLock<Hub> = OnceLock::new();

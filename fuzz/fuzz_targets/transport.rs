@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use sse_core::Envelope;
+use sse_hub::Envelope;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(envelope) = Envelope::from_transport(data) {

@@ -2,7 +2,7 @@
 
 use axum::extract::{FromRef, FromRequestParts};
 use http::request::Parts;
-use sse_core::{Cursor, Hub};
+use sse_hub::{Cursor, Hub};
 
 use crate::SseRejection;
 
@@ -17,7 +17,7 @@ use crate::SseRejection;
 /// use axum::{Router, extract::FromRef, routing::post};
 /// use serde_json::json;
 /// use sse_axum::SseHub;
-/// use sse_core::{Channel, EventType, Hub};
+/// use sse_hub::{Channel, EventType, Hub};
 ///
 /// #[derive(Clone)]
 /// struct AppState {

@@ -5,7 +5,7 @@
 //! axum's `ConnectInfo` (or from [`serve`], the tuned server of `sse_tower::server` for long
 //! streams), and leaves authentication to the application — its own middleware
 //! puts an [`Identity`] into the request extensions, which the endpoint reads (or the
-//! [`StreamConfig`] names another [`Authenticator`](sse_core::Authenticator)). Statuses,
+//! [`StreamConfig`] names another [`Authenticator`](sse_hub::Authenticator)). Statuses,
 //! headers, heartbeats, replay and shutdown are the same as in every other adapter (see
 //! ADAPTERS.md in the repository).
 //!
@@ -14,7 +14,7 @@
 //! ```no_run
 //! use axum::{Router, extract::Request, middleware::{self, Next}, response::Response};
 //! use sse_axum::SseRouterExt;
-//! use sse_core::{Channel, Hub, Identity, Role, UserId};
+//! use sse_hub::{Channel, Hub, Identity, Role, UserId};
 //! use sse_tower::StreamConfig;
 //!
 //! /// The application's own auth: here a header, in real life a session or a token.
@@ -66,7 +66,7 @@ pub use extract::{LastEventId, SseHub};
 pub use router::{AxumSse, SseRouterExt, stream};
 #[cfg(feature = "server")]
 pub use serve::{WithConnectInfo, serve};
-pub use sse_core::{
+pub use sse_hub::{
     self, Channel, EventType, Hub, Identity, Message, Permission, Role, SendReport, Target, UserId,
 };
 pub use sse_tower::{

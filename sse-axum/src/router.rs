@@ -8,7 +8,7 @@ use std::{
 
 use axum::{Router, extract::ConnectInfo, routing::MethodRouter};
 use http::{Request, Response};
-use sse_core::Hub;
+use sse_hub::Hub;
 use sse_tower::{ClientAddr, ResponseFuture, SseBody, SseService, StreamConfig};
 use tower_service::Service;
 
@@ -18,14 +18,14 @@ use tower_service::Service;
 /// `405` with a JSON body. The client address comes from [`serve`](crate::serve), or from
 /// axum's [`ConnectInfo`] when the app is served by `axum::serve` with
 /// `into_make_service_with_connect_info::<SocketAddr>()`; the identity is the
-/// [`Identity`](sse_core::Identity) the app's middleware inserted into the request extensions
+/// [`Identity`](sse_hub::Identity) the app's middleware inserted into the request extensions
 /// (or what the config's authenticator says).
 ///
 /// # Examples
 ///
 /// ```
 /// use axum::Router;
-/// use sse_core::{Channel, Hub};
+/// use sse_hub::{Channel, Hub};
 /// use sse_tower::StreamConfig;
 ///
 /// let hub = Hub::new();
@@ -48,7 +48,7 @@ where
 /// ```
 /// use axum::Router;
 /// use sse_axum::SseRouterExt;
-/// use sse_core::{Channel, Hub};
+/// use sse_hub::{Channel, Hub};
 /// use sse_tower::StreamConfig;
 ///
 /// let app: Router = Router::new()
@@ -78,7 +78,7 @@ where
 /// ```
 /// use axum::Router;
 /// use sse_axum::AxumSse;
-/// use sse_core::{Channel, Hub};
+/// use sse_hub::{Channel, Hub};
 /// use sse_tower::{SseService, StreamConfig};
 ///
 /// let service = SseService::new(Hub::new(), StreamConfig::new([Channel::CHAT]));

@@ -27,7 +27,7 @@ use tower_service::Service;
 /// ```no_run
 /// use axum::Router;
 /// use sse_axum::SseRouterExt;
-/// use sse_core::{Channel, Hub};
+/// use sse_hub::{Channel, Hub};
 /// use sse_tower::{StreamConfig, server};
 ///
 /// #[tokio::main]

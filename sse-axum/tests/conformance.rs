@@ -11,7 +11,7 @@ use axum::{
 };
 use sse_axum::SseRouterExt;
 use sse_conformance::{Harness, STREAM_PATH, Server, identity_from_headers};
-use sse_core::Hub;
+use sse_hub::Hub;
 use sse_tower::StreamConfig;
 
 /// The host application's own auth middleware.

@@ -11,7 +11,7 @@ use axum::{
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use sse_axum::{AxumSse, LastEventId, SseHub};
-use sse_core::{Channel, Hub, testing::Events};
+use sse_hub::{Channel, Hub, testing::Events};
 use sse_tower::{SseService, StreamConfig};
 use tower::ServiceExt;
 

@@ -7,7 +7,7 @@
 //! Three servers answer the same two routes, `GET /stream` (an SSE stream) and `POST /publish`
 //! (the body is the message's data):
 //!
-//! - **ours**: `sse_axum::stream` over an in-memory [`Hub`](sse_core::Hub), served by
+//! - **ours**: `sse_axum::stream` over an in-memory [`Hub`](sse_hub::Hub), served by
 //!   `sse_axum::serve`; `POST /publish` sends the body as a `data` event on `live-updates`, to
 //!   one user with `?user=<id>` (the streams' identities come from an auth middleware reading
 //!   `?user=` on `GET /stream`). Streams start with a `connected` event;
@@ -85,7 +85,7 @@
 //! output and in the report, and the rest runs.
 //!
 //! The per-operation costs of the core (targeted send, broadcast, encoding) are measured by the
-//! criterion benches of `sse-core` (`cargo bench -p sse-core`).
+//! criterion benches of `sse-hub` (`cargo bench -p sse-hub`).
 
 mod chart;
 mod cli;

@@ -19,7 +19,7 @@ use axum::{
 use futures_util::{Stream, StreamExt, stream};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use sse_core::{Channel, EventType, Hub, Identity, Message, UserId, error::SendError};
+use sse_hub::{Channel, EventType, Hub, Identity, Message, UserId, error::SendError};
 use sse_redis::{RedisBackplane, RedisConfig};
 use sse_tower::StreamConfig;
 use tokio::{

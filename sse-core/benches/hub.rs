@@ -22,7 +22,7 @@ use std::{
 
 use criterion::{BatchSize, BenchmarkId, Criterion, Throughput};
 use serde_json::{Value, json};
-use sse_core::{
+use sse_hub::{
     Channel, ConnectOptions, Cursor, EventType, HistoryConfig, Hub, Identity, Message,
     Subscription, UserId,
 };

@@ -13,10 +13,10 @@
 //!
 //! The allocator is dhat's counting allocator; the byte counts are the sizes requested, not
 //! including the system allocator's own per-block overhead. Run with
-//! `cargo bench -p sse-core --bench memory`.
+//! `cargo bench -p sse-hub --bench memory`.
 
 use serde_json::json;
-use sse_core::{
+use sse_hub::{
     Channel, ConnectOptions, Cursor, EventType, HistoryConfig, Hub, Identity, Message,
     Subscription, UserId,
 };

@@ -29,7 +29,7 @@ use crate::{Identity, Permission, Role, error::AuthError};
 /// ```
 /// use std::sync::Arc;
 /// use http::{Request, request::Parts};
-/// use sse_core::{Authenticator, Identity, UserId, error::AuthError};
+/// use sse_hub::{Authenticator, Identity, UserId, error::AuthError};
 ///
 /// let bearer = |parts: &Parts| -> Result<Option<Identity>, AuthError> {
 ///     match parts.headers.get("authorization").map(|v| v.to_str()) {
@@ -84,7 +84,7 @@ impl<A: Authenticator + ?Sized> Authenticator for Arc<A> {
 ///
 /// ```
 /// use http::Request;
-/// use sse_core::{Authenticator, ExtensionAuthenticator, Identity, UserId};
+/// use sse_hub::{Authenticator, ExtensionAuthenticator, Identity, UserId};
 ///
 /// let mut request = Request::new(());
 /// request.extensions_mut().insert(Identity::user(UserId::from(7)));
@@ -116,7 +116,7 @@ impl Authenticator for ExtensionAuthenticator {
 ///
 /// ```
 /// use std::sync::Arc;
-/// use sse_core::{Identity, Permission, PermissionResolver, Role, UserId};
+/// use sse_hub::{Identity, Permission, PermissionResolver, Role, UserId};
 ///
 /// let resolver: Arc<dyn PermissionResolver> = Arc::new(|identity: &Identity| {
 ///     let mut permissions = identity.permissions().to_vec();
@@ -164,7 +164,7 @@ impl<R: PermissionResolver + ?Sized> PermissionResolver for Arc<R> {
 /// # Examples
 ///
 /// ```
-/// use sse_core::{Identity, IdentityPermissions, Permission, PermissionResolver, UserId};
+/// use sse_hub::{Identity, IdentityPermissions, Permission, PermissionResolver, UserId};
 ///
 /// let identity = Identity::user(UserId::from(1)).with_permission(Permission::from_static("a.b"));
 /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
@@ -187,7 +187,7 @@ impl PermissionResolver for IdentityPermissions {
 /// # Examples
 ///
 /// ```
-/// use sse_core::{Identity, Permission, PermissionResolver, Role, RolePermissions, UserId};
+/// use sse_hub::{Identity, Permission, PermissionResolver, Role, RolePermissions, UserId};
 ///
 /// let resolver = RolePermissions::new()
 ///     .grant(Role::from_static("admin"), [

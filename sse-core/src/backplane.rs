@@ -26,7 +26,7 @@ use crate::{
 /// ```
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// use std::sync::Arc;
-/// use sse_core::{Channel, Cursor, Entry, EventType, Hub, Message};
+/// use sse_hub::{Channel, Cursor, Entry, EventType, Hub, Message};
 ///
 /// let envelope = Hub::new().encode(Message::new(Channel::CHAT, EventType::Data, "hi".into()))?;
 /// let entry = Entry::new(Cursor::new(7, 1, 0), Arc::new(envelope));
@@ -174,7 +174,7 @@ pub struct BackplaneStats {
 /// ```
 /// # async fn example() -> Result<(), Box<dyn std::error::Error>> {
 /// use std::sync::Arc;
-/// use sse_core::{Backplane, HistoryConfig, Hub, InMemoryBackplane};
+/// use sse_hub::{Backplane, HistoryConfig, Hub, InMemoryBackplane};
 ///
 /// let backplane = Arc::new(InMemoryBackplane::new(HistoryConfig::default().capacity(1_000)));
 /// let hub = Hub::builder().backplane(backplane).build();
@@ -349,7 +349,7 @@ pub trait Backplane: Send + Sync + fmt::Debug + 'static {
 ///
 /// ```
 /// use std::time::Duration;
-/// use sse_core::{HistoryConfig, InMemoryBackplane};
+/// use sse_hub::{HistoryConfig, InMemoryBackplane};
 ///
 /// let backplane = InMemoryBackplane::new(
 ///     HistoryConfig::default().capacity(1_000).max_age(Duration::from_secs(60)),

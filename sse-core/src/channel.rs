@@ -22,7 +22,7 @@ const RULE: Rule = Rule {
 /// # Examples
 ///
 /// ```
-/// use sse_core::Channel;
+/// use sse_hub::Channel;
 ///
 /// assert_eq!(Channel::ALERTS.as_str(), "alerts");
 ///
@@ -31,7 +31,7 @@ const RULE: Rule = Rule {
 ///
 /// let err = Channel::new("Orders").unwrap_err();
 /// assert_eq!(err.to_string(), "channel contains 'O' at character 0; allowed: a-z 0-9 - _ . :");
-/// # Ok::<(), sse_core::error::NameError>(())
+/// # Ok::<(), sse_hub::error::NameError>(())
 /// ```
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Channel(Name);
@@ -82,9 +82,9 @@ impl Channel {
     /// # Examples
     ///
     /// ```
-    /// let chat = sse_core::Channel::new("chat")?;
-    /// assert_eq!(chat, sse_core::Channel::CHAT);
-    /// # Ok::<(), sse_core::error::NameError>(())
+    /// let chat = sse_hub::Channel::new("chat")?;
+    /// assert_eq!(chat, sse_hub::Channel::CHAT);
+    /// # Ok::<(), sse_hub::error::NameError>(())
     /// ```
     pub fn new(name: impl AsRef<str>) -> Result<Self, crate::error::NameError> {
         RULE.parse(name.as_ref()).map(Self)
@@ -99,7 +99,7 @@ impl Channel {
     /// # Examples
     ///
     /// ```
-    /// use sse_core::Channel;
+    /// use sse_hub::Channel;
     ///
     /// const ORDERS: Channel = Channel::from_static("orders");
     /// assert_eq!(ORDERS.as_str(), "orders");

@@ -20,7 +20,7 @@ use std::{
 ///
 /// ```
 /// use std::time::Duration;
-/// use sse_core::{Clock, ManualClock};
+/// use sse_hub::{Clock, ManualClock};
 ///
 /// let manual = ManualClock::new(1_000);
 /// let clock = Clock::from(manual.clone());

@@ -23,9 +23,9 @@ use crate::{Channel, ConnectionId, ConnectionInfo, HubStats, UserId};
 /// # Examples
 ///
 /// ```
-/// let id: sse_core::InstanceId = "0123456789abcdef".parse().unwrap();
+/// let id: sse_hub::InstanceId = "0123456789abcdef".parse().unwrap();
 /// assert_eq!(id.to_string(), "0123456789abcdef");
-/// assert!("xyz".parse::<sse_core::InstanceId>().is_err());
+/// assert!("xyz".parse::<sse_hub::InstanceId>().is_err());
 /// ```
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct InstanceId(pub(crate) u64);
@@ -79,7 +79,7 @@ impl<'de> Deserialize<'de> for InstanceId {
 /// # Examples
 ///
 /// ```
-/// use sse_core::{UserId, cluster::Command};
+/// use sse_hub::{UserId, cluster::Command};
 ///
 /// let ban = Command::Ban { user: UserId::from(3), until: 1_767_225_600_000 };
 /// let json = serde_json::to_string(&ban).unwrap();

@@ -36,11 +36,11 @@ use crate::{
 /// # Examples
 ///
 /// ```
-/// let id: sse_core::ConnectionId = "conn-42".parse().unwrap();
+/// let id: sse_hub::ConnectionId = "conn-42".parse().unwrap();
 /// assert_eq!(id.to_string(), "conn-42");
-/// assert_eq!("42".parse::<sse_core::ConnectionId>().unwrap(), id);
+/// assert_eq!("42".parse::<sse_hub::ConnectionId>().unwrap(), id);
 ///
-/// let shared: sse_core::ConnectionId = "conn-00000000000000ab-7".parse().unwrap();
+/// let shared: sse_hub::ConnectionId = "conn-00000000000000ab-7".parse().unwrap();
 /// assert_eq!(shared.get(), 7);
 /// assert_eq!(shared.instance().unwrap().to_string(), "00000000000000ab");
 /// assert_eq!(shared.to_string(), "conn-00000000000000ab-7");
@@ -109,7 +109,7 @@ impl<'de> serde::Deserialize<'de> for ConnectionId {
 /// # Examples
 ///
 /// ```
-/// use sse_core::{Channel, ConnectOptions, Identity, UserId};
+/// use sse_hub::{Channel, ConnectOptions, Identity, UserId};
 ///
 /// let options = ConnectOptions::new(Identity::user(UserId::from(7)))
 ///     .channels([Channel::NOTIFICATIONS, Channel::TOASTS])

@@ -18,14 +18,14 @@ use crate::error::CursorError;
 /// # Examples
 ///
 /// ```
-/// use sse_core::Cursor;
+/// use sse_hub::Cursor;
 ///
 /// let a: Cursor = "7-1700000000000-0".parse()?;
 /// let b = Cursor::new(7, 1_700_000_000_000, 1);
 /// assert!(a < b);
 /// assert_eq!(b.to_string(), "7-1700000000000-1");
 /// assert_eq!(a.partial_cmp(&Cursor::new(8, 0, 0)), None);
-/// # Ok::<(), sse_core::error::CursorError>(())
+/// # Ok::<(), sse_hub::error::CursorError>(())
 /// ```
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Cursor {

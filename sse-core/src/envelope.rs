@@ -320,7 +320,7 @@ impl Envelope {
     ///
     /// ```
     /// # async fn example() -> Result<(), Box<dyn std::error::Error>> {
-    /// use sse_core::{Channel, Envelope, EventType, Hub, Message};
+    /// use sse_hub::{Channel, Envelope, EventType, Hub, Message};
     ///
     /// let hub = Hub::new();
     /// let envelope = hub.encode(Message::new(Channel::CHAT, EventType::Data, "hi".into()))?;

@@ -244,7 +244,7 @@ pub enum ConnectError {
 ///
 /// ```
 /// use http::StatusCode;
-/// use sse_core::error::AuthError;
+/// use sse_hub::error::AuthError;
 ///
 /// let err = AuthError::unauthorized("missing bearer token");
 /// assert_eq!(err.status(), StatusCode::UNAUTHORIZED);
@@ -266,7 +266,7 @@ impl AuthError {
     ///
     /// ```
     /// use http::StatusCode;
-    /// use sse_core::error::AuthError;
+    /// use sse_hub::error::AuthError;
     ///
     /// let err = AuthError::new(StatusCode::SERVICE_UNAVAILABLE, "auth_unavailable", "try later");
     /// assert_eq!(err.status(), StatusCode::SERVICE_UNAVAILABLE);

@@ -26,14 +26,14 @@ const RULE: Rule = Rule {
 /// # Examples
 ///
 /// ```
-/// use sse_core::EventType;
+/// use sse_hub::EventType;
 ///
 /// assert_eq!("toast".parse::<EventType>()?, EventType::Toast);
 /// let custom: EventType = "user-online".parse()?;
 /// assert_eq!(custom.as_str(), "user-online");
 /// assert!(matches!(custom, EventType::Named(_)));
 /// assert!("bad\nname".parse::<EventType>().is_err());
-/// # Ok::<(), sse_core::error::NameError>(())
+/// # Ok::<(), sse_hub::error::NameError>(())
 /// ```
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub enum EventType {
@@ -150,7 +150,7 @@ impl<'de> serde::Deserialize<'de> for EventType {
 /// # Examples
 ///
 /// ```
-/// use sse_core::{EventName, EventType};
+/// use sse_hub::{EventName, EventType};
 ///
 /// const TYPING: EventName = EventName::from_static("typing-indicator");
 /// assert_eq!(EventType::from(TYPING).as_str(), "typing-indicator");

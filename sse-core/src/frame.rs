@@ -14,7 +14,7 @@
 //! # Examples
 //!
 //! ```
-//! use sse_core::FrameBuilder;
+//! use sse_hub::FrameBuilder;
 //!
 //! let frame = FrameBuilder::new()
 //!     .id("7-1-0")?
@@ -22,7 +22,7 @@
 //!     .data("line one\nline two")
 //!     .finish();
 //! assert_eq!(&frame[..], b"id: 7-1-0\nevent: toast\ndata: line one\ndata: line two\n\n");
-//! # Ok::<(), sse_core::error::FrameError>(())
+//! # Ok::<(), sse_hub::error::FrameError>(())
 //! ```
 
 use std::{

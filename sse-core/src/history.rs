@@ -14,7 +14,7 @@ use crate::{Cursor, Envelope, backplane::Entry};
 ///
 /// ```
 /// use std::time::Duration;
-/// use sse_core::HistoryConfig;
+/// use sse_hub::HistoryConfig;
 ///
 /// let config = HistoryConfig::default().capacity(5_000).max_age(Duration::from_secs(600));
 /// # let _ = config;

@@ -40,7 +40,7 @@ const PERMISSION_RULE: Rule = Rule {
 /// # Examples
 ///
 /// ```
-/// use sse_core::UserId;
+/// use sse_hub::UserId;
 ///
 /// let from_int = UserId::from(123);
 /// let from_str: UserId = "123".parse()?;
@@ -48,7 +48,7 @@ const PERMISSION_RULE: Rule = Rule {
 ///
 /// let from_json: Vec<UserId> = serde_json::from_str(r#"[123, "ada@example.org"]"#).unwrap();
 /// assert_eq!(serde_json::to_string(&from_json).unwrap(), r#"["123","ada@example.org"]"#);
-/// # Ok::<(), sse_core::error::NameError>(())
+/// # Ok::<(), sse_hub::error::NameError>(())
 /// ```
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct UserId(Name);
@@ -93,7 +93,7 @@ impl From<&UserId> for UserId {
 /// ```
 /// # #[cfg(feature = "uuid")] {
 /// let id = uuid::Uuid::from_u128(0x0123_4567_89ab_cdef_0123_4567_89ab_cdef);
-/// let user = sse_core::UserId::from(id);
+/// let user = sse_hub::UserId::from(id);
 /// assert_eq!(user.as_str(), "01234567-89ab-cdef-0123-456789abcdef");
 /// # }
 /// ```
@@ -138,11 +138,11 @@ impl<'de> serde::Deserialize<'de> for UserId {
 /// # Examples
 ///
 /// ```
-/// use sse_core::Role;
+/// use sse_hub::Role;
 ///
 /// const ADMIN: Role = Role::from_static("admin");
 /// assert_eq!("admin".parse::<Role>()?, ADMIN);
-/// # Ok::<(), sse_core::error::NameError>(())
+/// # Ok::<(), sse_hub::error::NameError>(())
 /// ```
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Role(Name);
@@ -180,11 +180,11 @@ impl Role {
 /// # Examples
 ///
 /// ```
-/// use sse_core::Permission;
+/// use sse_hub::Permission;
 ///
 /// let view: Permission = "analytics.view".parse()?;
 /// assert_eq!(view, Permission::from_static("analytics.view"));
-/// # Ok::<(), sse_core::error::NameError>(())
+/// # Ok::<(), sse_hub::error::NameError>(())
 /// ```
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Permission(Name);
@@ -228,7 +228,7 @@ impl Permission {
 /// # Examples
 ///
 /// ```
-/// use sse_core::{Identity, Permission, Role, UserId};
+/// use sse_hub::{Identity, Permission, Role, UserId};
 ///
 /// let ada = Identity::user(UserId::from(42))
 ///     .with_role(Role::from_static("admin"))
@@ -308,7 +308,7 @@ impl Identity {
     /// # Examples
     ///
     /// ```
-    /// use sse_core::{Identity, UserId};
+    /// use sse_hub::{Identity, UserId};
     ///
     /// let bob = Identity::user(UserId::from(3)).with_expiry(1_767_225_600_000);
     /// assert_eq!(bob.expires_at(), Some(1_767_225_600_000));

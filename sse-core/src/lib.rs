@@ -59,7 +59,7 @@
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! use serde_json::json;
-//! use sse_core::{Channel, ConnectOptions, EventType, Hub, Identity, Message, Role, UserId};
+//! use sse_hub::{Channel, ConnectOptions, EventType, Hub, Identity, Message, Role, UserId};
 //!
 //! let hub = Hub::new();
 //!

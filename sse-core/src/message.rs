@@ -39,10 +39,10 @@ const COALESCE_RULE: Rule = Rule {
 /// # Examples
 ///
 /// ```
-/// let id: sse_core::MessageId = "quota-42".parse()?;
+/// let id: sse_hub::MessageId = "quota-42".parse()?;
 /// assert_eq!(id.as_str(), "quota-42");
-/// assert!("a\nb".parse::<sse_core::MessageId>().is_err());
-/// # Ok::<(), sse_core::error::NameError>(())
+/// assert!("a\nb".parse::<sse_hub::MessageId>().is_err());
+/// # Ok::<(), sse_hub::error::NameError>(())
 /// ```
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct MessageId(Name);
@@ -97,7 +97,7 @@ impl MessageId {
 /// ```
 /// use std::time::Duration;
 /// use serde_json::json;
-/// use sse_core::{Channel, EventType, Message, Target};
+/// use sse_hub::{Channel, EventType, Message, Target};
 ///
 /// let built = Message::new(Channel::ALERTS, EventType::Alert, json!({"message": "Important"}))
 ///     .to_authenticated()
@@ -168,13 +168,13 @@ pub struct Message {
 /// # Examples
 ///
 /// ```
-/// use sse_core::{Channel, CoalesceKey, EventType, Message};
+/// use sse_hub::{Channel, CoalesceKey, EventType, Message};
 ///
 /// let key: CoalesceKey = "dashboard:metrics".parse()?;
 /// let message = Message::new(Channel::LIVE_UPDATES, EventType::Update, serde_json::json!({}))
 ///     .coalesce_key(key);
 /// assert_eq!(message.coalescing_key().unwrap().as_str(), "dashboard:metrics");
-/// # Ok::<(), sse_core::error::NameError>(())
+/// # Ok::<(), sse_hub::error::NameError>(())
 /// ```
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct CoalesceKey(Name);
@@ -208,7 +208,7 @@ impl CoalesceKey {
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// use sse_core::{Channel, EventType, Hub, IdempotencyKey, Message};
+/// use sse_hub::{Channel, EventType, Hub, IdempotencyKey, Message};
 ///
 /// let hub = Hub::new();
 /// let key: IdempotencyKey = "order-17-shipped".parse()?;
@@ -264,7 +264,7 @@ impl Message {
     ///
     /// ```
     /// use serde::Serialize;
-    /// use sse_core::{Channel, EventType, Message};
+    /// use sse_hub::{Channel, EventType, Message};
     ///
     /// #[derive(Serialize)]
     /// #[serde(rename_all = "camelCase")]

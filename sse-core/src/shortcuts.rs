@@ -25,7 +25,7 @@ const RESOURCE_RULE: Rule = Rule {
 /// # Examples
 ///
 /// ```
-/// assert_eq!(serde_json::to_string(&sse_core::ToastKind::Warning).unwrap(), "\"warning\"");
+/// assert_eq!(serde_json::to_string(&sse_hub::ToastKind::Warning).unwrap(), "\"warning\"");
 /// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -47,7 +47,7 @@ pub enum ToastKind {
 ///
 /// ```
 /// use std::time::Duration;
-/// use sse_core::ToastOptions;
+/// use sse_hub::ToastOptions;
 ///
 /// let options = ToastOptions::default().duration(Duration::from_secs(10)).dismissible(false);
 /// # let _ = options;
@@ -89,7 +89,7 @@ impl ToastOptions {
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// use sse_core::{Channel, Hub, RefreshOptions};
+/// use sse_hub::{Channel, Hub, RefreshOptions};
 ///
 /// let hub = Hub::new();
 /// hub.trigger_refresh(
@@ -143,7 +143,7 @@ impl Hub {
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// use sse_core::{Hub, ToastKind, ToastOptions, UserId};
+    /// use sse_hub::{Hub, ToastKind, ToastOptions, UserId};
     ///
     /// let hub = Hub::new();
     /// let report = hub
@@ -233,7 +233,7 @@ impl Hub {
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// use sse_core::{Channel, Hub, UserId};
+    /// use sse_hub::{Channel, Hub, UserId};
     ///
     /// let hub = Hub::new();
     /// let reports = hub.invalidate_client_caches([Channel::ALERTS], None::<Vec<UserId>>).await?;

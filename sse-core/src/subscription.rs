@@ -48,7 +48,7 @@ pub struct Connected {
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// use serde_json::json;
-/// use sse_core::{Channel, ConnectOptions, EventType, Hub, Identity, Message};
+/// use sse_hub::{Channel, ConnectOptions, EventType, Hub, Identity, Message};
 ///
 /// let hub = Hub::new();
 /// let mut subscription = hub

@@ -12,9 +12,9 @@
 //! ```
 //! use std::time::Duration;
 //!
-//! assert_eq!(&sse_core::system::retry(Duration::from_secs(3))[..], b"retry: 3000\n\n");
+//! assert_eq!(&sse_hub::system::retry(Duration::from_secs(3))[..], b"retry: 3000\n\n");
 //! assert_eq!(
-//!     &sse_core::system::heartbeat(1_764_350_000_000)[..],
+//!     &sse_hub::system::heartbeat(1_764_350_000_000)[..],
 //!     b"event: heartbeat\ndata: {\"timestamp\":1764350000000}\n\n"
 //! );
 //! ```
@@ -51,13 +51,13 @@ pub const AUTH_EXPIRED: &str = "auth-expired";
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// use std::time::Duration;
-/// use sse_core::{Channel, ConnectOptions, Hub, Identity};
+/// use sse_hub::{Channel, ConnectOptions, Hub, Identity};
 ///
 /// let hub = Hub::new();
 /// let subscription = hub
 ///     .connect(ConnectOptions::new(Identity::anonymous()).channels([Channel::SYSTEM]))
 ///     .await?;
-/// let frame = sse_core::system::connected(&subscription.connected(), Duration::from_secs(15), 7);
+/// let frame = sse_hub::system::connected(&subscription.connected(), Duration::from_secs(15), 7);
 /// let text = std::str::from_utf8(&frame)?;
 /// assert!(text.starts_with("event: connected\ndata: {\"id\":\""));
 /// assert!(text.ends_with(",\"heartbeatInterval\":15000},\"timestamp\":7}\n\n"));

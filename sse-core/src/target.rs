@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 /// # Examples
 ///
 /// ```
-/// use sse_core::Target;
+/// use sse_hub::Target;
 ///
 /// let target: Target = serde_json::from_str("\"permission-based\"")?;
 /// assert_eq!(target, Target::PermissionBased);

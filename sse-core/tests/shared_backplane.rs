@@ -1,6 +1,6 @@
 //! Two hubs on one shared log: the dispatcher path a cross-instance backplane uses.
 //!
-//! Streams are read with `sse_core::testing::Events`, each wait bounded.
+//! Streams are read with `sse_hub::testing::Events`, each wait bounded.
 
 use std::{
     sync::{Arc, Mutex},
@@ -9,7 +9,7 @@ use std::{
 
 use futures_util::FutureExt;
 use serde_json::{Value, json};
-use sse_core::{
+use sse_hub::{
     Backplane, Channel, ConnectOptions, Cursor, Entry, EntryStream, Envelope, EventType, Hub,
     Identity, Message, Replay,
     error::{BackplaneError, SendError},

@@ -6,7 +6,7 @@
 //! original; data is compared after turning CRLF and CR into LF, because the WHATWG parser turns
 //! every line ending into LF.
 //!
-//! Every frame written here is also decoded, whole, by the test kit ([`sse_core::testing`],
+//! Every frame written here is also decoded, whole, by the test kit ([`sse_hub::testing`],
 //! built on a second independent parser, `sse-stream`), which must dispatch the same events: the
 //! two parsers agree on everything the encoder writes, so the other tests can trust the kit.
 //!
@@ -36,7 +36,7 @@ use eventsource_stream::{Event, EventStream};
 use futures_util::{FutureExt, StreamExt, stream};
 use proptest::{prelude::*, sample::Index};
 use serde_json::{Value, json};
-use sse_core::{
+use sse_hub::{
     Channel, Cursor, EventType, FrameBuilder, Hub, Message, MessageId, error::FrameError, testing,
 };
 
@@ -451,7 +451,7 @@ fn eventsource_stream_panics_on_a_leading_bom() {
 
 #[test]
 fn heartbeat_and_retry_frames() {
-    let heartbeat = sse_core::system::heartbeat(1_764_350_000_000);
+    let heartbeat = sse_hub::system::heartbeat(1_764_350_000_000);
     assert_eq!(
         decode([&heartbeat[..]]),
         [dispatched(
@@ -462,7 +462,7 @@ fn heartbeat_and_retry_frames() {
         )]
     );
     // A `retry:`-only frame dispatches no event (it has no data), in the spec as here.
-    let retry = sse_core::system::retry(Duration::from_secs(3));
+    let retry = sse_hub::system::retry(Duration::from_secs(3));
     assert_eq!(decode([&retry[..]]), Vec::<Event>::new());
     // The test kit lists it all the same, as the frame that sets the reconnection time.
     assert_eq!(

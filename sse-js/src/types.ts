@@ -1,7 +1,7 @@
 /**
  * Wire-format types: what the server sends and what its publish API accepts.
  *
- * Field names are the camelCase names of the Rust serde structs in `sse-core` and `sse-tower`.
+ * Field names are the camelCase names of the Rust serde structs in `sse-hub` and `sse-tower`.
  *
  * @module
  */

@@ -5,7 +5,7 @@ use std::{convert::Infallible, io};
 use http::request::Parts;
 use http_body_util::BodyExt;
 use poem::{Endpoint, Request, Response};
-use sse_core::Hub;
+use sse_hub::Hub;
 use sse_tower::{ClientAddr, SseService, StreamConfig};
 
 /// A poem [`Endpoint`] that answers with an SSE stream from a [`Hub`], or with a JSON refusal.
@@ -118,9 +118,9 @@ impl Endpoint for SseEndpoint {
 }
 
 /// The request head as sse-tower reads it. The request data moves along whole, so the
-/// [`Identity`](sse_core::Identity) the application's middleware stored with
+/// [`Identity`](sse_hub::Identity) the application's middleware stored with
 /// [`set_data`](Request::set_data), and anything a custom
-/// [`Authenticator`](sse_core::Authenticator) looks for, is there; a [`ClientAddr`] the
+/// [`Authenticator`](sse_hub::Authenticator) looks for, is there; a [`ClientAddr`] the
 /// application stored itself takes precedence over poem's remote address.
 fn parts(req: Request) -> Parts {
     let peer = req.remote_addr().as_socket_addr().copied();
@@ -145,7 +145,7 @@ mod tests {
 
     use http_body_util::combinators::BoxBody;
     use poem::{EndpointExt, Route, http::StatusCode};
-    use sse_core::{Channel, Identity, Role, UserId, testing::Events};
+    use sse_hub::{Channel, Identity, Role, UserId, testing::Events};
     use sse_tower::StreamConfig;
 
     use super::*;
@@ -164,7 +164,7 @@ mod tests {
 
     #[test]
     fn endpoint_is_send_sync() {
-        sse_core::testing::assert_send_sync::<SseEndpoint>();
+        sse_hub::testing::assert_send_sync::<SseEndpoint>();
     }
 
     #[tokio::test]

@@ -9,7 +9,7 @@
 //! to [`SseService::respond`](sse_tower::SseService::respond), and turns the answer into a poem
 //! response whose body poem writes frame by frame. Parsing the channels and the
 //! `Last-Event-ID`, rate limits, stream caps, authentication, channel rules, heartbeats and the
-//! wire format are sse-tower's and sse-core's, so a poem client sees byte for byte what an axum,
+//! wire format are sse-tower's and sse-hub's, so a poem client sees byte for byte what an axum,
 //! warp or plain hyper client sees.
 //!
 //! ## Identity
@@ -18,7 +18,7 @@
 //! application's poem middleware authenticates the request its own way and stores the result
 //! with [`Request::set_data`](poem::Request::set_data) (or `extensions_mut().insert`, which is
 //! the same map). A request without one is anonymous. The whole request data reaches sse-tower,
-//! so a custom [`Authenticator`](sse_core::Authenticator) set with
+//! so a custom [`Authenticator`](sse_hub::Authenticator) set with
 //! [`StreamConfig::authenticator`] can read whatever else the middleware stored.
 //!
 //! ## Client address
@@ -116,7 +116,7 @@ pub mod prelude;
 
 pub use endpoint::SseEndpoint;
 pub use hangup::Hangup;
-pub use sse_core::{
+pub use sse_hub::{
     self, Channel, EventType, Hub, Identity, Message, Permission, Role, SendReport, Target, UserId,
 };
 pub use sse_tower::{

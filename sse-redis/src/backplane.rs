@@ -14,7 +14,7 @@ use redis::{
     Client, Script, Value,
     aio::{ConnectionManager, ConnectionManagerConfig},
 };
-use sse_core::{
+use sse_hub::{
     Backplane, BackplaneStats, Claim, Cursor, Entry, EntryStream, Envelope, IdempotencyKey,
     IdempotencyRecord, InstanceId, Replay, UserId,
     cluster::{Answers, Command, ControlStream, InstanceStats, PresenceUpdate},
@@ -96,7 +96,7 @@ return {epoch, head, 1, redis.call('XRANGE', KEYS[1], '(' .. ARGV[2], '+', 'COUN
 /// cross-instance fan-out and one replay history for all of them.
 ///
 /// Each instance connects its own `RedisBackplane` to the same Redis and key, and builds its
-/// [`Hub`](sse_core::Hub) on it (most simply with [`hub`](crate::hub())). Then:
+/// [`Hub`](sse_hub::Hub) on it (most simply with [`hub`](crate::hub())). Then:
 ///
 /// - [`publish`](Backplane::publish) appends the encoded message to the stream with `XADD`, in
 ///   a Lua script that also reads (or creates) the epoch, and returns once this instance's tail
@@ -122,7 +122,7 @@ return {epoch, head, 1, redis.call('XRANGE', KEYS[1], '(' .. ARGV[2], '+', 'COUN
 /// let backplane =
 ///     RedisBackplane::connect("redis://127.0.0.1:6379", RedisConfig::default().key("app:sse"))
 ///         .await?;
-/// let hub = sse_redis::hub(backplane.clone(), sse_core::Hub::builder()).await;
+/// let hub = sse_redis::hub(backplane.clone(), sse_hub::Hub::builder()).await;
 /// # let _ = hub;
 /// // At shutdown: ends the tail and the hub's dispatcher.
 /// backplane.close();
@@ -179,7 +179,7 @@ impl RedisBackplane {
     /// # Examples
     ///
     /// ```no_run
-    /// # async fn example() -> Result<(), sse_core::error::BackplaneError> {
+    /// # async fn example() -> Result<(), sse_hub::error::BackplaneError> {
     /// use sse_redis::{RedisBackplane, RedisConfig};
     ///
     /// let backplane = RedisBackplane::connect("redis://127.0.0.1/", RedisConfig::default()).await?;

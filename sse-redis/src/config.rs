@@ -78,7 +78,7 @@ impl RedisConfig {
 
     /// How long one blocking `XREAD` waits for new entries before it asks again (default 1 s;
     /// at least 1 ms, since 0 would block forever). It bounds how stale
-    /// [`BackplaneStats::entries`](sse_core::BackplaneStats::entries) can be when nothing is
+    /// [`BackplaneStats::entries`](sse_hub::BackplaneStats::entries) can be when nothing is
     /// published; new entries arrive as soon as they are added either way.
     pub fn block(mut self, block: Duration) -> Self {
         self.block = block.max(Duration::from_millis(1));
@@ -93,7 +93,7 @@ impl RedisConfig {
 
     /// How long a publish or a replay may take, and how long [`RedisBackplane::connect`]
     /// waits for Redis (default 2 s). A publish that takes longer fails with
-    /// [`BackplaneError::Timeout`](sse_core::error::BackplaneError::Timeout), so that sends
+    /// [`BackplaneError::Timeout`](sse_hub::error::BackplaneError::Timeout), so that sends
     /// never hang while Redis is down.
     ///
     /// [`RedisBackplane::connect`]: crate::RedisBackplane::connect
@@ -109,8 +109,8 @@ impl RedisConfig {
         self
     }
 
-    /// How long a cluster-wide command ([`Hub::kick_user`](sse_core::Hub::kick_user),
-    /// [`Hub::ban_user`](sse_core::Hub::ban_user), listings, ...) waits for the other
+    /// How long a cluster-wide command ([`Hub::kick_user`](sse_hub::Hub::kick_user),
+    /// [`Hub::ban_user`](sse_hub::Hub::ban_user), listings, ...) waits for the other
     /// instances' answers (default 1 s; at least 1 ms). It stops waiting as soon as every
     /// instance subscribed to the control channel has answered; a live instance that did not
     /// answer in time is named in the report's `missing`.
@@ -120,7 +120,7 @@ impl RedisConfig {
     }
 
     /// How often the instance publishes its statistics for
-    /// [`Hub::cluster_stats`](sse_core::Hub::cluster_stats), and how long they live (default
+    /// [`Hub::cluster_stats`](sse_hub::Hub::cluster_stats), and how long they live (default
     /// every 5 s, for 15 s). An instance counts as alive while its last snapshot lives, so one
     /// that dies drops out of the cluster's statistics within `ttl`. The interval is at least
     /// 1 ms and the time to live at least the interval.

@@ -31,7 +31,7 @@ use futures_core::Stream;
 use parking_lot::Mutex;
 use redis::{AsyncCommands, Script, aio::ConnectionManager};
 use serde::{Deserialize, Serialize};
-use sse_core::{
+use sse_hub::{
     Entry, Envelope, InstanceId, UserId,
     cluster::{Answer, Answers, Command, ControlRequest, ControlStream, InstanceStats},
     error::BackplaneError,

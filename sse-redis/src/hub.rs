@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use sse_core::{Hub, HubBuilder};
+use sse_hub::{Hub, HubBuilder};
 
 use crate::RedisBackplane;
 
@@ -12,7 +12,7 @@ use crate::RedisBackplane;
 ///
 /// With a shared backplane the dispatcher must run for anything to be delivered, including
 /// this instance's own sends: while it does not, [`Hub::send`] fails at once with
-/// [`BackplaneError::Unavailable`](sse_core::error::BackplaneError::Unavailable). This function
+/// [`BackplaneError::Unavailable`](sse_hub::error::BackplaneError::Unavailable). This function
 /// spawns it on the runtime the backplane was created on; it runs until
 /// [`RedisBackplane::close`]. To drive it yourself instead, build the hub with
 /// `Hub::builder().backplane(backplane)` and spawn `hub.run_dispatcher()`.
@@ -27,7 +27,7 @@ use crate::RedisBackplane;
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// use std::time::Duration;
 /// use serde_json::json;
-/// use sse_core::{Channel, EventType, Hub};
+/// use sse_hub::{Channel, EventType, Hub};
 /// use sse_redis::{RedisBackplane, RedisConfig};
 ///
 /// let backplane = RedisBackplane::connect("redis://127.0.0.1/", RedisConfig::default()).await?;

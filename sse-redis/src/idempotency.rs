@@ -9,7 +9,7 @@
 use std::time::Duration;
 
 use redis::{AsyncCommands, ExistenceCheck, SetExpiry, SetOptions, aio::ConnectionManager};
-use sse_core::{Claim, IdempotencyKey, IdempotencyRecord, error::BackplaneError};
+use sse_hub::{Claim, IdempotencyKey, IdempotencyRecord, error::BackplaneError};
 
 use crate::{RedisConfig, backplane::redis_error};
 

@@ -1,8 +1,8 @@
-//! A [`Backplane`](sse_core::Backplane) on Redis Streams, so that several server instances
+//! A [`Backplane`](sse_hub::Backplane) on Redis Streams, so that several server instances
 //! share fan-out and replay history.
 //!
 //! Run one [`RedisBackplane`] per server instance, all on the same Redis and stream key, and
-//! build each instance's [`Hub`](sse_core::Hub) on it with [`hub()`]. A message sent on any
+//! build each instance's [`Hub`](sse_hub::Hub) on it with [`hub()`]. A message sent on any
 //! instance then reaches every connection it targets on every instance, exactly once, and a
 //! client that reconnects to another instance resumes where it stopped.
 //!
@@ -10,10 +10,10 @@
 //!
 //! One Redis stream is the log of the whole deployment.
 //!
-//! - **Publish.** [`Hub::send`](sse_core::Hub::send) validates and encodes the message once,
+//! - **Publish.** [`Hub::send`](sse_hub::Hub::send) validates and encodes the message once,
 //!   then the backplane appends it to the stream:
 //!   `XADD <key> MAXLEN ~ <max_len> * e <envelope>`. The entry id `<ms>-<seq>` becomes the
-//!   message's [`Cursor`](sse_core::Cursor), `<epoch>-<ms>-<seq>`, its SSE id on every
+//!   message's [`Cursor`](sse_hub::Cursor), `<epoch>-<ms>-<seq>`, its SSE id on every
 //!   instance.
 //! - **Fan-out.** Each backplane runs a task that tails the stream with blocking
 //!   `XREAD BLOCK <block> COUNT <read_count> STREAMS <key> <last id>` on a connection of its
@@ -36,7 +36,7 @@
 //! A replay is a `history-gap` (the client gets a `refresh` event with
 //! `"reason":"history-gap"` and resynchronises) when the cursor's epoch is not the stream's,
 //! when the client's own entry was trimmed away (`MAXLEN`), or when more than the hub's
-//! [`max_replay`](sse_core::HubBuilder::max_replay) messages follow it. The check and the read
+//! [`max_replay`](sse_hub::HubBuilder::max_replay) messages follow it. The check and the read
 //! run in one Lua script: trimming removes the oldest entries first, so if the client's entry
 //! is still there, everything after it is too. The `refresh` carries the stream's newest
 //! cursor as its id (`<epoch>-0-0` while the stream is empty), so the client's next reconnect
@@ -46,9 +46,9 @@
 //! ## When Redis is down or restarts
 //!
 //! - Publishes fail within [`publish_timeout`](RedisConfig::publish_timeout) (2 s by default)
-//!   with [`BackplaneError::Unavailable`](sse_core::error::BackplaneError::Unavailable) or
-//!   [`Timeout`](sse_core::error::BackplaneError::Timeout); the message reached nobody, and
-//!   the hub counts the error in [`HubStats::backplane_errors`](sse_core::HubStats). Once
+//!   with [`BackplaneError::Unavailable`](sse_hub::error::BackplaneError::Unavailable) or
+//!   [`Timeout`](sse_hub::error::BackplaneError::Timeout); the message reached nobody, and
+//!   the hub counts the error in [`HubStats::backplane_errors`](sse_hub::HubStats). Once
 //!   Redis has stored the entry the publish succeeds, even when this instance's tail is late
 //!   to read it back (the publish waits for that only up to the same limit): reporting it as
 //!   failed would make the caller send the message twice.
@@ -66,27 +66,27 @@
 //! that one id). Trimming only ever removes the oldest entries, so while that entry is there,
 //! nothing after it was trimmed before the tail read. When it is gone (the tail fell more than
 //! `max_len` entries behind, or was away), or the epoch changed, the tail reports
-//! [`BackplaneError::Lost`](sse_core::error::BackplaneError::Lost) and the hub gives every
+//! [`BackplaneError::Lost`](sse_hub::error::BackplaneError::Lost) and the hub gives every
 //! local connection the `history-gap` refresh. When only the epoch key was lost and the stream
 //! still holds what the tail read, it goes on from there under the new epoch instead of
 //! delivering the whole stream again. A replay leaves out an entry it cannot decode and
-//! counts it in [`BackplaneStats::skipped`](sse_core::BackplaneStats::skipped).
+//! counts it in [`BackplaneStats::skipped`](sse_hub::BackplaneStats::skipped).
 //!
 //! ## Per instance and cluster-wide numbers
 //!
-//! [`Hub::stats`](sse_core::Hub::stats) describes one instance: its connections, the messages
+//! [`Hub::stats`](sse_hub::Hub::stats) describes one instance: its connections, the messages
 //! *it* sent (`messagesSent`), dispatched and queued, its errors. `backplane.entries` alone is
 //! cluster-wide: the length of the shared stream (`XLEN`, refreshed by each `XREAD`, so at most
 //! [`block`](RedisConfig::block) old); `backplane.bytes` and `memory.history` are 0, because
-//! the history lives in Redis. A [`SendReport`](sse_core::SendReport) counts the sending
-//! instance's recipients only. [`Hub::cluster_stats`](sse_core::Hub::cluster_stats) gives every
+//! the history lives in Redis. A [`SendReport`](sse_hub::SendReport) counts the sending
+//! instance's recipients only. [`Hub::cluster_stats`](sse_hub::Hub::cluster_stats) gives every
 //! live instance's numbers and their totals (see below).
 //!
 //! ## The control path
 //!
-//! What acts on connections wherever they are ([`Hub::kick_user`](sse_core::Hub::kick_user),
-//! [`ban_user`](sse_core::Hub::ban_user), [`revoke_user`](sse_core::Hub::revoke_user),
-//! [`refresh_user`](sse_core::Hub::refresh_user), cluster listings and statistics) travels on
+//! What acts on connections wherever they are ([`Hub::kick_user`](sse_hub::Hub::kick_user),
+//! [`ban_user`](sse_hub::Hub::ban_user), [`revoke_user`](sse_hub::Hub::revoke_user),
+//! [`refresh_user`](sse_hub::Hub::refresh_user), cluster listings and statistics) travels on
 //! Redis pub/sub, beside the stream:
 //!
 //! - A command is `PUBLISH <key>:control {"id","from","command"}`; every instance subscribes
@@ -128,7 +128,7 @@
 //! ## Shutdown
 //!
 //! [`RedisBackplane::close`] ends the tail task and, with it, the hub's dispatcher. Call it
-//! after [`Hub::shutdown`](sse_core::Hub::shutdown).
+//! after [`Hub::shutdown`](sse_hub::Hub::shutdown).
 //!
 //! ## Requirements
 //!
@@ -146,7 +146,7 @@
 //! # #[tokio::main]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! use serde_json::json;
-//! use sse_core::{Channel, ConnectOptions, EventType, Hub, Identity, Message, UserId};
+//! use sse_hub::{Channel, ConnectOptions, EventType, Hub, Identity, Message, UserId};
 //! use sse_redis::{RedisBackplane, RedisConfig};
 //!
 //! let config = RedisConfig::default().key("myapp:sse").max_len(50_000);
@@ -197,13 +197,13 @@ pub use config::RedisConfig;
 pub use hub::hub;
 /// The `redis` crate this backplane is built on, for [`RedisBackplane::with_client`].
 pub use redis;
-/// The core crate: hubs, messages and the [`Backplane`](sse_core::Backplane) trait.
-pub use sse_core;
+/// The core crate: hubs, messages and the [`Backplane`](sse_hub::Backplane) trait.
+pub use sse_hub;
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sse_core::testing::{assert_send, assert_send_sync};
+    use sse_hub::testing::{assert_send, assert_send_sync};
 
     #[test]
     fn public_types_are_send_and_sync() {
@@ -217,6 +217,6 @@ mod tests {
             "redis://127.0.0.1/",
             RedisConfig::default(),
         ));
-        assert_send(&hub(backplane, sse_core::Hub::builder()));
+        assert_send(&hub(backplane, sse_hub::Hub::builder()));
     }
 }

@@ -14,7 +14,7 @@
 //! Each is one Lua script, so two instances never both announce the same join or leave.
 
 use redis::{Script, aio::ConnectionManager};
-use sse_core::{Channel, UserId, cluster::PresenceUpdate, error::BackplaneError};
+use sse_hub::{Channel, UserId, cluster::PresenceUpdate, error::BackplaneError};
 
 use crate::{RedisConfig, backplane::redis_error};
 

@@ -3,7 +3,7 @@
 use std::{fmt, sync::Arc};
 
 use redis::Value;
-use sse_core::{Cursor, Entry, Envelope, error::BackplaneError};
+use sse_hub::{Cursor, Entry, Envelope, error::BackplaneError};
 
 /// The field of a stream entry that holds the envelope's transport bytes.
 pub(crate) const FIELD: &str = "e";

@@ -14,7 +14,7 @@ use redis::{
     AsyncConnectionConfig, Script, Value,
     aio::{ConnectionLike, MultiplexedConnection},
 };
-use sse_core::{Entry, EntryStream, error::BackplaneError};
+use sse_hub::{Entry, EntryStream, error::BackplaneError};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::{

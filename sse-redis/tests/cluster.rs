@@ -16,7 +16,7 @@ use std::{
 
 use common::{Instance, TestKey, WAIT, message, until_fence};
 use serde_json::json;
-use sse_core::{
+use sse_hub::{
     Backplane, Channel, ConnectOptions, Hub, Identity, UserId,
     error::ConnectError,
     testing::{Event, Events},
@@ -243,8 +243,8 @@ async fn statistics_and_listings_count_every_instance_and_drop_a_dead_one() {
 /// Polls `hub.cluster_stats()` until `done` holds, within [`WAIT`].
 async fn wait_for_stats(
     hub: &Hub,
-    done: impl Fn(&sse_core::cluster::ClusterStats) -> bool,
-) -> sse_core::cluster::ClusterStats {
+    done: impl Fn(&sse_hub::cluster::ClusterStats) -> bool,
+) -> sse_hub::cluster::ClusterStats {
     tokio::time::timeout(WAIT, async {
         loop {
             let stats = hub.cluster_stats().await;
@@ -403,7 +403,7 @@ async fn idempotent_publish_holds_across_instances_with_concurrent_repeats() {
             common::message(Channel::CHAT, "other").idempotency_key("order-17".parse().unwrap());
         assert!(matches!(
             hub.send(other).await,
-            Err(sse_core::error::SendError::IdempotencyConflict { .. })
+            Err(sse_hub::error::SendError::IdempotencyConflict { .. })
         ));
     }
     a.send(common::message(Channel::SYSTEM, "fence"))
@@ -450,13 +450,13 @@ async fn explain_answers_for_the_users_connections_on_every_instance() {
         (
             on_a.connection_id,
             a.instance(),
-            sse_core::cluster::Outcome::Delivered,
+            sse_hub::cluster::Outcome::Delivered,
             "written to the stream",
         ),
         (
             on_b.connection_id,
             b.instance(),
-            sse_core::cluster::Outcome::NotRecipient,
+            sse_hub::cluster::Outcome::NotRecipient,
             "not subscribed to the channel chat",
         ),
     ];

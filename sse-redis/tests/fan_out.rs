@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use common::{TestKey, message, until_fence};
 use serde_json::json;
-use sse_core::{
+use sse_hub::{
     Backplane, Channel, ConnectOptions, Cursor, Hub, Identity, Role, UserId,
     error::{BackplaneError, SendError},
 };
@@ -70,7 +70,7 @@ async fn targeted_messages_reach_exactly_the_matching_connections_on_every_insta
     assert!(cursors.windows(2).all(|w| w[0] < w[1]), "{cursors:?}");
     assert!(cursors.iter().all(|c| c.same_epoch(&cursors[0])));
 
-    let c = |r: &sse_core::SendReport| r.cursor.to_string();
+    let c = |r: &sse_hub::SendReport| r.cursor.to_string();
     let expect = [
         (&mut b_user1, vec![("for-user-1", c(&for_user1))]),
         (&mut b_user2, vec![("for-user-2", c(&for_user2))]),

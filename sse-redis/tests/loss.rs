@@ -9,9 +9,7 @@ use std::{sync::Arc, time::Duration};
 
 use common::{Instance, TestKey, WAIT, dispatched, message};
 use serde_json::json;
-use sse_core::{
-    Backplane, Channel, ConnectOptions, Cursor, Hub, Identity, Replay, testing::Events,
-};
+use sse_hub::{Backplane, Channel, ConnectOptions, Cursor, Hub, Identity, Replay, testing::Events};
 use sse_redis::RedisBackplane;
 
 fn anonymous() -> ConnectOptions {

@@ -12,7 +12,7 @@ use std::{
 
 use common::{Instance, expect_gap, message};
 use serde_json::json;
-use sse_core::{
+use sse_hub::{
     Channel, ConnectOptions, Hub, Identity, SendReport, UserId,
     error::{BackplaneError, SendError},
 };

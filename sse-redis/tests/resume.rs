@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use common::{Instance, TestKey, dispatched, expect_gap, message};
 use serde_json::json;
-use sse_core::{
+use sse_hub::{
     Backplane, Channel, ConnectOptions, Cursor, EventType, Hub, Identity, Message, Replay, UserId,
     testing::flaky_client,
 };

@@ -25,7 +25,7 @@ use criterion::{BenchmarkId, Criterion, Throughput};
 use http::{Request, Response, StatusCode};
 use http_body::Body;
 use serde_json::json;
-use sse_core::{Channel, EventType, Hub, Identity, Message, UserId};
+use sse_hub::{Channel, EventType, Hub, Identity, Message, UserId};
 use sse_tower::{SseBody, SseService, StreamConfig};
 use tower::ServiceExt;
 
@@ -110,7 +110,7 @@ fn deliver_once(
 
 /// Benchmarks deliveries on a hub from `hub` as `group`: `deliver` with the delivery ledger
 /// (the default), `deliver-without-ledger` without, so that its cost per delivery shows.
-fn deliver(c: &mut Criterion, group: &str, hub: sse_core::HubBuilder) {
+fn deliver(c: &mut Criterion, group: &str, hub: sse_hub::HubBuilder) {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .build()

@@ -4,7 +4,7 @@
 use std::{fmt, future::Future, marker::PhantomData, sync::Arc};
 
 use http::request::Parts;
-use sse_core::{Authenticator, Identity, error::AuthError};
+use sse_hub::{Authenticator, Identity, error::AuthError};
 
 /// Where a request's token came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,7 +85,7 @@ pub fn request_token(
 /// # Examples
 ///
 /// ```
-/// use sse_core::{Identity, UserId, error::AuthError};
+/// use sse_hub::{Identity, UserId, error::AuthError};
 /// use sse_tower::{StreamConfig, auth::TokenAuthenticator};
 ///
 /// let auth = TokenAuthenticator::new(|token: String| async move {
@@ -95,7 +95,7 @@ pub fn request_token(
 ///     }
 /// })
 /// .cookie("session");
-/// let config = StreamConfig::new([sse_core::Channel::NOTIFICATIONS]).authenticator(auth);
+/// let config = StreamConfig::new([sse_hub::Channel::NOTIFICATIONS]).authenticator(auth);
 /// # let _ = config;
 /// ```
 pub struct TokenAuthenticator<F> {
@@ -142,7 +142,7 @@ impl<F> fmt::Debug for TokenAuthenticator<F> {
     }
 }
 
-#[sse_core::async_trait]
+#[sse_hub::async_trait]
 impl<F, Fut> Authenticator for TokenAuthenticator<F>
 where
     F: Fn(String) -> Fut + Send + Sync + 'static,
@@ -163,7 +163,7 @@ where
 /// # Examples
 ///
 /// ```
-/// use sse_core::{Authenticator, Identity, Role, UserId};
+/// use sse_hub::{Authenticator, Identity, Role, UserId};
 /// use sse_tower::auth::identity_from_extension;
 ///
 /// #[derive(Clone)]
@@ -206,7 +206,7 @@ impl<U, F> fmt::Debug for FromExtension<U, F> {
     }
 }
 
-#[sse_core::async_trait]
+#[sse_hub::async_trait]
 impl<U, F> Authenticator for FromExtension<U, F>
 where
     U: Clone + Send + Sync + 'static,
@@ -220,7 +220,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sse_core::UserId;
+    use sse_hub::UserId;
 
     fn parts(request: http::request::Builder) -> Parts {
         request.body(()).unwrap().into_parts().0

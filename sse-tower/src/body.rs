@@ -13,7 +13,7 @@ use std::{
 use bytes::{Bytes, BytesMut};
 use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
-use sse_core::{Clock, ConnectionId, Subscription, system};
+use sse_hub::{Clock, ConnectionId, Subscription, system};
 use tokio::sync::futures::OwnedNotified;
 
 use crate::{heartbeat::Heartbeat, observe::Tracker};
@@ -233,7 +233,7 @@ fn poll_stream(state: Pin<&mut StreamState>, cx: &mut Context<'_>) -> Poll<Optio
 
 /// Wakes the stream when its credentials expire: the subscription then ends itself with the
 /// `auth-expired` refresh. The timer follows the expiry when
-/// [`Hub::refresh_user`](sse_core::Hub::refresh_user) moves it (the subscription is woken
+/// [`Hub::refresh_user`](sse_hub::Hub::refresh_user) moves it (the subscription is woken
 /// then), and is dropped when it has none.
 #[inline]
 fn poll_expiry(state: &mut StreamProjection<'_>, cx: &mut Context<'_>) -> Poll<Option<Bytes>> {
@@ -280,7 +280,7 @@ impl fmt::Debug for SseBody {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sse_core::testing::assert_send_sync;
+    use sse_hub::testing::assert_send_sync;
 
     #[test]
     fn body_is_send_sync_and_unpin() {

@@ -4,7 +4,7 @@ use std::{collections::HashMap, fmt, num::NonZeroU32, sync::Arc, time::Duration}
 
 use crate::TrustedProxies;
 
-use sse_core::{
+use sse_hub::{
     Authenticator, Channel, ExtensionAuthenticator, Permission, PermissionResolver, Role,
 };
 
@@ -19,7 +19,7 @@ use sse_core::{
 ///
 /// ```
 /// use std::time::Duration;
-/// use sse_core::{Channel, Role};
+/// use sse_hub::{Channel, Role};
 /// use sse_tower::{ChannelRule, RateLimit, StreamConfig};
 ///
 /// let config = StreamConfig::new([Channel::CUSTOM, Channel::NOTIFICATIONS])
@@ -195,7 +195,7 @@ impl StreamConfig {
 
     /// Whether clients may ask for presence events with `?presence=true` (default: no; the
     /// request is then refused with 400). The hub announces joins and leaves on its
-    /// [`presence_channels`](sse_core::HubBuilder::presence_channels), to the connections
+    /// [`presence_channels`](sse_hub::HubBuilder::presence_channels), to the connections
     /// that asked, on channels they may read.
     pub fn presence(mut self, allowed: bool) -> Self {
         self.presence = allowed;
@@ -229,7 +229,7 @@ impl StreamConfig {
         self
     }
 
-    /// How requests are authenticated (default: an [`sse_core::Identity`] in the request
+    /// How requests are authenticated (default: an [`sse_hub::Identity`] in the request
     /// extensions, put there by the application's own middleware).
     pub fn authenticator(mut self, authenticator: impl Authenticator) -> Self {
         self.authenticator = Arc::new(authenticator);
@@ -290,7 +290,7 @@ impl fmt::Debug for StreamConfig {
 /// # Examples
 ///
 /// ```
-/// use sse_core::{Permission, Role};
+/// use sse_hub::{Permission, Role};
 /// use sse_tower::ChannelRule;
 ///
 /// let admins = ChannelRule::new().roles([Role::from_static("admin")]);

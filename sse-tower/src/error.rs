@@ -4,7 +4,7 @@ use std::{borrow::Cow, fmt, time::Duration};
 
 use bytes::Bytes;
 use http::{HeaderValue, Response, StatusCode, header};
-use sse_core::error::AuthError;
+use sse_hub::error::AuthError;
 
 /// Why a request did not get a stream, with its HTTP meaning.
 ///

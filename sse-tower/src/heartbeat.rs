@@ -11,7 +11,7 @@ use std::{
 
 use bytes::Bytes;
 use parking_lot::Mutex;
-use sse_core::{Clock, system};
+use sse_hub::{Clock, system};
 use tokio::sync::Notify;
 
 /// The shared heartbeat of an endpoint: one task ticks at the interval, encodes the

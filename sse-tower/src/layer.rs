@@ -2,7 +2,7 @@
 
 use std::{borrow::Cow, fmt};
 
-use sse_core::Hub;
+use sse_hub::Hub;
 use tower_layer::Layer;
 
 use crate::{SseRoute, SseService, StreamConfig};
@@ -18,7 +18,7 @@ use crate::{SseRoute, SseService, StreamConfig};
 /// use http::{Request, Response, StatusCode};
 /// use http_body_util::Full;
 /// use bytes::Bytes;
-/// use sse_core::{Channel, Hub};
+/// use sse_hub::{Channel, Hub};
 /// use sse_tower::{SseLayer, StreamConfig};
 /// use tower::{ServiceBuilder, ServiceExt, service_fn};
 ///

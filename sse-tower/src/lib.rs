@@ -1,13 +1,13 @@
 //! A tower [`Service`](tower_service::Service) and [`Layer`](tower_layer::Layer) that turn an
 //! HTTP request into an authenticated, rate-limited, heartbeat-keeping Server-Sent Events
-//! stream from an [`sse_core::Hub`], for every tower-based framework.
+//! stream from an [`sse_hub::Hub`], for every tower-based framework.
 //!
 //! # How a request becomes a stream
 //!
 //! [`SseService`] reads the request (GET only; `?channels=a,b` or repeated `channel=`; a
 //! `Last-Event-ID` header or `lastEventId` query parameter), checks the connection rate and
-//! stream caps, authenticates it with the configured [`Authenticator`](sse_core::Authenticator)
-//! (by default the [`Identity`](sse_core::Identity) the application's middleware put in the
+//! stream caps, authenticates it with the configured [`Authenticator`](sse_hub::Authenticator)
+//! (by default the [`Identity`](sse_hub::Identity) the application's middleware put in the
 //! request extensions), checks roles, permissions and channel rules, and opens a connection on
 //! the hub. Refusals are HTTP statuses with a JSON body ([`error::Rejection`]); a stream is
 //! never opened and then failed.
@@ -32,7 +32,7 @@
 //!
 //! ## Shutdown
 //!
-//! [`Hub::shutdown`](sse_core::Hub::shutdown) ends every stream after a final `retry:`, so a
+//! [`Hub::shutdown`](sse_hub::Hub::shutdown) ends every stream after a final `retry:`, so a
 //! server's graceful shutdown completes promptly.
 //!
 //! ## Observability
@@ -50,7 +50,7 @@
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! use std::time::Duration;
-//! use sse_core::{Channel, Hub};
+//! use sse_hub::{Channel, Hub};
 //! use sse_tower::{ClientAddr, RateLimit, SseService, StreamConfig};
 //! use tower::ServiceExt;
 //!
@@ -107,5 +107,5 @@ pub use layer::SseLayer;
 pub use request::last_event_id;
 pub use route::{RouteBody, RouteFuture, SseRoute};
 pub use service::SseService;
-pub use sse_core;
+pub use sse_hub;
 pub use write_timeout::WriteTimeout;

@@ -17,7 +17,7 @@ use governor::{
     clock::{Clock, DefaultClock},
 };
 use parking_lot::Mutex;
-use sse_core::UserId;
+use sse_hub::UserId;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::{RateLimit, StreamConfig, client_addr::limit_key, error::Rejection};

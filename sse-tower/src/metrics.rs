@@ -25,11 +25,11 @@
 //! (`code` is the refusal's [cause](crate::error::Rejection::cause))
 //! and the histograms `sse_stream_duration_seconds{endpoint}` (this crate),
 //! `sse_publish_duration_seconds`, `sse_recipients_per_message` and `sse_replay_length`
-//! (`sse-core`'s `metrics` feature, which this crate's enables). No label carries a user id
+//! (`sse-hub`'s `metrics` feature, which this crate's enables). No label carries a user id
 //! or a channel name.
 
 use metrics::{Unit, counter, describe_counter, describe_gauge, describe_histogram, gauge};
-use sse_core::{BackplaneOp, Hub};
+use sse_hub::{BackplaneOp, Hub};
 
 /// Describes every metric (HELP text and unit). Call it once, after installing the recorder.
 pub fn describe() {
@@ -138,7 +138,7 @@ pub fn describe() {
 /// # Examples
 ///
 /// ```
-/// let hub = sse_core::Hub::new();
+/// let hub = sse_hub::Hub::new();
 /// sse_tower::metrics::describe();
 /// sse_tower::metrics::record(&hub); // a no-op without an installed recorder
 /// ```

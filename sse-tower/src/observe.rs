@@ -15,7 +15,7 @@
 
 use std::time::Instant;
 
-use sse_core::{CloseReason, Connected, UserId};
+use sse_hub::{CloseReason, Connected, UserId};
 
 use crate::{StreamConfig, error::Rejection};
 

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use sse_core::{Channel, Hub, Identity, Permission, Role};
+use sse_hub::{Channel, Hub, Identity, Permission, Role};
 
 use crate::{ChannelRule, StreamConfig, error::Rejection, request::StreamRequest};
 
@@ -35,7 +35,7 @@ impl StreamConfig {
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() {
-    /// use sse_core::{Channel, Hub, Identity, Role, UserId};
+    /// use sse_hub::{Channel, Hub, Identity, Role, UserId};
     /// use sse_tower::{ChannelRule, StreamConfig};
     ///
     /// let config = StreamConfig::new([Channel::CHAT, Channel::ADMIN_ACTIONS]).channel_rule(

@@ -16,7 +16,7 @@
 //! # let _ = (hub, config, message);
 //! ```
 
-pub use sse_core::{
+pub use sse_hub::{
     Channel, ConnectOptions, EventType, Hub, Identity, Message, Permission, Role, SendReport,
     Target, UserId,
 };

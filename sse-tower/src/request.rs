@@ -3,7 +3,7 @@
 use std::net::{IpAddr, SocketAddr};
 
 use http::{HeaderMap, Method, header, request::Parts};
-use sse_core::{Channel, Cursor};
+use sse_hub::{Channel, Cursor};
 
 use crate::{StreamConfig, client_addr, error::Rejection};
 
@@ -136,7 +136,7 @@ pub fn last_event_id(parts: &Parts) -> Result<Option<Cursor>, Rejection> {
 fn parse_cursor(value: &str) -> Result<Cursor, Rejection> {
     value
         .parse()
-        .map_err(|e: sse_core::error::CursorError| Rejection::bad_request(e.to_string()))
+        .map_err(|e: sse_hub::error::CursorError| Rejection::bad_request(e.to_string()))
 }
 
 /// Whether `Accept` allows `text/event-stream` (a missing header allows everything). The most

@@ -9,7 +9,7 @@ use std::{
 
 use bytes::{BufMut, Bytes, BytesMut};
 use http::{HeaderValue, Request, Response, header, request::Parts};
-use sse_core::{ConnectOptions, Connected, Hub, error::ConnectError, system};
+use sse_hub::{ConnectOptions, Connected, Hub, error::ConnectError, system};
 use tower_service::Service;
 
 use crate::{
@@ -28,7 +28,7 @@ use crate::{
 ///
 /// For each request it checks, in order: the method (GET), `Accept`, the query (channels and
 /// `lastEventId`) and the `Last-Event-ID` header, the hub's state, the connection rate and the
-/// stream caps, the identity (from the configured [`Authenticator`](sse_core::Authenticator)),
+/// stream caps, the identity (from the configured [`Authenticator`](sse_hub::Authenticator)),
 /// the endpoint's roles and permissions, and each channel's rule. Then it opens the connection
 /// on the hub and answers `200 OK` with `text/event-stream`. A refusal is a real HTTP status
 /// with `{"error","message"}`, never a `200` followed by an error event.
@@ -42,7 +42,7 @@ use crate::{
 /// # async fn main() {
 /// use http::{Request, StatusCode};
 /// use http_body_util::BodyExt;
-/// use sse_core::{Channel, Hub};
+/// use sse_hub::{Channel, Hub};
 /// use sse_tower::{SseService, StreamConfig};
 /// use tower::ServiceExt;
 ///

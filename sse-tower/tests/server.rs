@@ -15,7 +15,7 @@ use http::{Request, Response, StatusCode};
 use http_body_util::Full;
 use hyper::body::Incoming;
 use serde_json::{Value, json};
-use sse_core::{Channel, EventType, Hub, Message, testing::Events};
+use sse_hub::{Channel, EventType, Hub, Message, testing::Events};
 use sse_tower::{ClientAddr, SseService, StreamConfig, server};
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
@@ -90,7 +90,7 @@ async fn open(client: &reqwest::Client, addr: SocketAddr) -> Events {
     events
 }
 
-async fn publish(hub: &Hub, data: Value) -> sse_core::SendReport {
+async fn publish(hub: &Hub, data: Value) -> sse_hub::SendReport {
     hub.send(Message::new(Channel::CHAT, EventType::Data, data))
         .await
         .unwrap()

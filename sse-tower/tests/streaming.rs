@@ -16,7 +16,7 @@ use bytes::Bytes;
 use http::StatusCode;
 use http_body_util::BodyExt;
 use serde_json::json;
-use sse_core::{
+use sse_hub::{
     Channel, EventType, Hub, Message, Role, UserId,
     testing::{Events, TestClock, decode},
 };

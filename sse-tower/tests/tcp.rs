@@ -9,7 +9,7 @@ use http::{Request, StatusCode, header};
 use hyper::{body::Incoming, service::service_fn};
 use hyper_util::{rt::TokioIo, server::graceful::GracefulShutdown};
 use serde_json::{Value, json};
-use sse_core::{
+use sse_hub::{
     Channel, EventType, Hub, Message, SendReport,
     testing::{Events, decode},
 };

@@ -11,7 +11,7 @@ use std::{
 };
 
 use serde_json::json;
-use sse_core::{
+use sse_hub::{
     Channel, ConnectOptions, EventType, Hub, Identity, Message, UserId, testing::Events,
 };
 use sse_tower::{SseService, StreamConfig};
@@ -106,7 +106,7 @@ async fn streams_and_sends_leave_spans_and_events_with_sse_fields() {
             capture.clone().with_filter(
                 tracing_subscriber::filter::Targets::new()
                     .with_target("sse_tower", Level::DEBUG)
-                    .with_target("sse_core", Level::DEBUG),
+                    .with_target("sse_hub", Level::DEBUG),
             ),
         ),
     );

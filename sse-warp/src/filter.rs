@@ -3,7 +3,7 @@
 use std::{convert::Infallible, net::SocketAddr};
 
 use http::{HeaderMap, Method, Request, Uri, request::Parts};
-use sse_core::{Hub, Identity};
+use sse_hub::{Hub, Identity};
 use sse_tower::{ClientAddr, SseService, StreamConfig, error::Rejection as Refusal};
 use warp::{Filter, Rejection, filters::path::FullPath, reply::Response};
 

@@ -8,7 +8,7 @@
 //! it: it hands the request (method, path and query, headers, client address, identity) to
 //! [`SseService::respond`](sse_tower::SseService::respond) and turns the answer into a warp
 //! reply unchanged. The adapter parses, encodes and decides nothing: channels, `Last-Event-ID`,
-//! limits, auth rules, heartbeats and the wire format are sse-tower's and sse-core's, and are
+//! limits, auth rules, heartbeats and the wire format are sse-tower's and sse-hub's, and are
 //! the same under every framework.
 //!
 //! The filter extracts a [`warp::reply::Response`] and never rejects: a refused request gets
@@ -24,13 +24,13 @@
 //! credentials are missing, so that an endpoint requiring auth answers with sse-tower's `401`.
 //! [`stream`] takes the identity from the request extensions instead, for an `Identity` a tower
 //! layer around [`warp::service`] put there, or leaves it to an
-//! [`Authenticator`](sse_core::Authenticator) configured on the [`StreamConfig`].
+//! [`Authenticator`](sse_hub::Authenticator) configured on the [`StreamConfig`].
 //!
 //! ## Slow clients, reconnect and replay
 //!
 //! Nothing warp-specific: each connection has a bounded queue in the [`Hub`], and a client that
 //! reconnects with `Last-Event-ID` (or `?lastEventId=`) receives what it missed, as described in
-//! [`sse_core`] and [`sse_tower`].
+//! [`sse_hub`] and [`sse_tower`].
 //!
 //! ## Shutdown
 //!
@@ -113,7 +113,7 @@ pub mod prelude;
 mod reply;
 
 pub use filter::{stream, stream_with_identity};
-pub use sse_core::{
+pub use sse_hub::{
     self, Channel, EventType, Hub, Identity, Message, Permission, Role, SendReport, Target, UserId,
 };
 pub use sse_tower::{

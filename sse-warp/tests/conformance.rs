@@ -1,7 +1,7 @@
 //! The conformance suite against warp serving `sse_warp::stream_with_identity`.
 
 use sse_conformance::{Harness, STREAM_PATH, Server, identity_from_headers};
-use sse_core::Hub;
+use sse_hub::Hub;
 use sse_tower::StreamConfig;
 use warp::{Filter, http::HeaderMap};
 

@@ -5,7 +5,7 @@ use std::{net::SocketAddr, time::Duration};
 use http_body::Body as _;
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
-use sse_core::{Channel, EventType, Hub, Identity, Message, UserId, testing::Events};
+use sse_hub::{Channel, EventType, Hub, Identity, Message, UserId, testing::Events};
 use sse_tower::{ClientAddr, StreamConfig};
 use warp::{Filter, Rejection, reply::Response};
 
@@ -170,7 +170,7 @@ async fn the_identity_filter_decides_the_identity() {
         .unwrap();
     let info = &hub.connections()[0];
     assert_eq!(info.user_id, Some(UserId::from(3)));
-    assert_eq!(info.roles, [sse_core::Role::from_static("admin")]);
+    assert_eq!(info.roles, [sse_hub::Role::from_static("admin")]);
     drop(response);
 
     // `None` from the filter is an anonymous caller, whatever the extensions say.

@@ -1,6 +1,6 @@
 //! `cargo run -p examples --bin axum_basic`: see the `axum_basic` module of the examples crate.
 
-use sse_core::Hub;
+use sse_hub::Hub;
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {

@@ -11,7 +11,7 @@ use axum::{
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
-use sse_core::{Channel, CoalesceKey, ConnectionId, EventName, Message, UserId};
+use sse_hub::{Channel, CoalesceKey, ConnectionId, EventName, Message, UserId};
 use sse_tower::error::Rejection;
 
 use super::{
@@ -371,7 +371,7 @@ pub async fn chat_typing(
     Ok(Json(json!(report)))
 }
 
-fn send_error(err: sse_core::error::SendError) -> ApiError {
+fn send_error(err: sse_hub::error::SendError) -> ApiError {
     ApiError(Rejection::service_unavailable(
         err.to_string(),
         std::time::Duration::from_secs(3),

@@ -6,7 +6,7 @@ use axum::{
     http::{StatusCode, request::Parts},
     response::{IntoResponse, Response},
 };
-use sse_core::{Clock, error::AuthError};
+use sse_hub::{Clock, error::AuthError};
 use sse_tower::error::Rejection;
 
 use super::{
@@ -63,7 +63,7 @@ impl TokenAuth {
     }
 
     /// The stream endpoint's authenticator: `sse_tower`'s token authenticator on these users.
-    pub fn authenticator(&self) -> impl sse_core::Authenticator {
+    pub fn authenticator(&self) -> impl sse_hub::Authenticator {
         let auth = self.clone();
         sse_tower::auth::TokenAuthenticator::new(move |token: String| {
             let found = auth.user_by_token(&token).map(|user| Some(user.identity()));

@@ -11,7 +11,7 @@ use axum::{
 };
 use serde_json::json;
 use sse_axum::SseRouterExt;
-use sse_core::{Channel, EventType, Hub, Message, Role};
+use sse_hub::{Channel, EventType, Hub, Message, Role};
 use sse_tower::{ChannelRule, RateLimit, StreamConfig};
 
 pub mod api;
@@ -53,7 +53,7 @@ impl std::fmt::Debug for AppState {
 }
 
 /// How the demo's hub is built: it announces who joins and leaves the chat.
-pub fn hub_builder() -> sse_core::HubBuilder {
+pub fn hub_builder() -> sse_hub::HubBuilder {
     Hub::builder().presence_channels([Channel::CHAT])
 }
 

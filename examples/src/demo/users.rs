@@ -3,7 +3,7 @@
 use std::{collections::HashMap, path::Path, sync::Arc};
 
 use serde::{Deserialize, Serialize};
-use sse_core::{Identity, Permission, Role, UserId};
+use sse_hub::{Identity, Permission, Role, UserId};
 
 /// One demo user, as in the `--users` file.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]

@@ -5,7 +5,7 @@
 #![allow(dead_code, unreachable_pub)]
 
 use serde_json::{Value, json};
-use sse_core::{Hub, testing::Events};
+use sse_hub::{Hub, testing::Events};
 
 use examples::demo::{self, users::Users};
 use sse_conformance::Server;

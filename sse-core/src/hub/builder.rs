@@ -30,7 +30,7 @@ use crate::{
 ///
 /// ```
 /// use std::time::Duration;
-/// use sse_core::{HistoryConfig, Hub, Permission, Role, RolePermissions};
+/// use sse_hub::{HistoryConfig, Hub, Permission, Role, RolePermissions};
 ///
 /// let hub = Hub::builder()
 ///     .history(HistoryConfig::default().capacity(50_000))

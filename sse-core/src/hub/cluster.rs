@@ -85,7 +85,7 @@ impl Hub {
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// use std::time::Duration;
-    /// use sse_core::{Channel, ConnectOptions, Hub, Identity, UserId, error::ConnectError};
+    /// use sse_hub::{Channel, ConnectOptions, Hub, Identity, UserId, error::ConnectError};
     ///
     /// let hub = Hub::new();
     /// let options = ConnectOptions::new(Identity::user(UserId::from(3))).channels([Channel::CHAT]);

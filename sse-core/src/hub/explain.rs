@@ -25,8 +25,8 @@ impl Hub {
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// use sse_core::{Channel, ConnectOptions, EventType, Hub, Identity, Message, UserId};
-    /// use sse_core::cluster::Outcome;
+    /// use sse_hub::{Channel, ConnectOptions, EventType, Hub, Identity, Message, UserId};
+    /// use sse_hub::cluster::Outcome;
     ///
     /// let hub = Hub::new();
     /// let mut chat = hub

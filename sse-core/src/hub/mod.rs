@@ -86,7 +86,7 @@ use dispatch::Dispatched;
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// use serde_json::json;
-/// use sse_core::{Channel, ConnectOptions, EventType, Hub, Identity, Message, UserId};
+/// use sse_hub::{Channel, ConnectOptions, EventType, Hub, Identity, Message, UserId};
 ///
 /// let hub = Hub::new();
 /// let mut ada = hub

@@ -47,7 +47,7 @@ impl Hub {
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// use sse_core::{Channel, ConnectOptions, Hub, Identity, UserId};
+    /// use sse_hub::{Channel, ConnectOptions, Hub, Identity, UserId};
     ///
     /// let hub = Hub::new();
     /// let tab = || ConnectOptions::new(Identity::user(UserId::from(3))).channels([Channel::CHAT]);

@@ -113,7 +113,7 @@ fn sorted(infos: impl Iterator<Item = ConnectionInfo>) -> Vec<ConnectionInfo> {
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// use serde_json::json;
-/// use sse_core::{Channel, ConnectOptions, EventType, Hub, Identity};
+/// use sse_hub::{Channel, ConnectOptions, EventType, Hub, Identity};
 ///
 /// let hub = Hub::new();
 /// let _stream = hub

@@ -24,7 +24,7 @@ use super::{Event, decode};
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() {
 /// use serde_json::json;
-/// use sse_core::{Channel, ConnectOptions, EventType, Hub, Identity, Message, testing};
+/// use sse_hub::{Channel, ConnectOptions, EventType, Hub, Identity, Message, testing};
 ///
 /// let hub = Hub::new();
 /// let publisher = tokio::spawn({

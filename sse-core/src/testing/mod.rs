@@ -3,7 +3,7 @@
 //!
 //! ```toml
 //! [dev-dependencies]
-//! sse-core = { version = "0.1", features = ["test-util"] }
+//! sse-hub = { version = "0.1", features = ["test-util"] }
 //! ```
 //!
 //! # The model
@@ -35,9 +35,9 @@
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! use serde_json::json;
-//! use sse_core::testing::Events;
-//! use sse_core::error::SendError;
-//! use sse_core::{Channel, ConnectOptions, EventType, Hub, Identity, Message, UserId};
+//! use sse_hub::testing::Events;
+//! use sse_hub::error::SendError;
+//! use sse_hub::{Channel, ConnectOptions, EventType, Hub, Identity, Message, UserId};
 //!
 //! // The application's code under test.
 //! async fn order_shipped(hub: &Hub, user: u64, order: u64) -> Result<(), SendError> {
@@ -72,8 +72,8 @@
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! use std::time::Duration;
 //! use serde_json::json;
-//! use sse_core::testing::{TestClock, drain};
-//! use sse_core::{Channel, ConnectOptions, EventType, Identity, Message};
+//! use sse_hub::testing::{TestClock, drain};
+//! use sse_hub::{Channel, ConnectOptions, EventType, Identity, Message};
 //!
 //! let clock = TestClock::new(1_764_350_000_000);
 //! let hub = clock.hub().build();
@@ -236,7 +236,7 @@ impl Reader {
 /// # Examples
 ///
 /// ```
-/// let events = sse_core::testing::decode(b"id: 1-1-0\nevent: toast\ndata: {}\n\nretry: 3000\n\n");
+/// let events = sse_hub::testing::decode(b"id: 1-1-0\nevent: toast\ndata: {}\n\nretry: 3000\n\n");
 /// assert_eq!((events[0].id.as_str(), events[0].event.as_str()), ("1-1-0", "toast"));
 /// assert!(events[1].is_retry_only());
 /// ```

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use serde_json::json;
-use sse_core::{Channel, HistoryConfig, Message, testing::TestClock};
+use sse_hub::{Channel, HistoryConfig, Message, testing::TestClock};
 
 use crate::{
     payloads,
@@ -40,7 +40,7 @@ async fn a_publishers_timestamp_is_data_and_the_hubs_clock_decides() {
         .await
         .unwrap();
     assert_eq!((ancient.sent, future.sent), (1, 1));
-    let events = sse_core::testing::drain(&mut live);
+    let events = sse_hub::testing::drain(&mut live);
     assert_eq!(
         events
             .iter()

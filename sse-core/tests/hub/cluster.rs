@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use serde_json::json;
-use sse_core::{
+use sse_hub::{
     Channel, ConnectOptions, ConnectionId, Identity, UserId,
     error::ConnectError,
     testing::{TestClock, drain},
@@ -66,7 +66,7 @@ async fn a_ban_ends_the_users_streams_and_refuses_them_until_it_ends() {
 
 #[tokio::test]
 async fn an_unban_lets_the_user_back_at_once() {
-    let hub = sse_core::Hub::new();
+    let hub = sse_hub::Hub::new();
     hub.ban_user(UserId::from(3), Duration::from_secs(3600))
         .await;
     assert!(hub.connect(bob(None)).await.is_err());
@@ -77,7 +77,7 @@ async fn an_unban_lets_the_user_back_at_once() {
 
 #[tokio::test]
 async fn a_kick_without_a_ban_lets_the_user_reconnect() {
-    let hub = sse_core::Hub::new();
+    let hub = sse_hub::Hub::new();
     let mut stream = connect(&hub, bob(None)).await;
     // A user id is anything that converts: an id, a reference to one, an integer.
     assert_eq!(hub.connections_of(3_u64).len(), 1);
@@ -171,7 +171,7 @@ async fn a_refreshed_identity_keeps_the_stream_open_past_the_old_expiry() {
 
 #[tokio::test]
 async fn revocation_ends_the_users_streams_with_the_auth_expired_refresh() {
-    let hub = sse_core::Hub::builder()
+    let hub = sse_hub::Hub::builder()
         .reconnect_retry(Duration::from_secs(3))
         .build();
     let mut first = connect(&hub, bob(None)).await;
@@ -198,7 +198,7 @@ async fn revocation_ends_the_users_streams_with_the_auth_expired_refresh() {
 
 #[tokio::test]
 async fn kicks_listings_and_statistics_answer_for_the_one_instance() {
-    let hub = sse_core::Hub::new();
+    let hub = sse_hub::Hub::new();
     let stream = connect(&hub, bob(None)).await;
     let _other = connect(&hub, user(4).channels([Channel::CHAT])).await;
     let instance = hub.instance();

@@ -5,7 +5,7 @@ use std::{sync::Arc, time::Duration};
 
 use futures_util::FutureExt;
 use serde_json::json;
-use sse_core::{
+use sse_hub::{
     Channel, ConnectOptions, Cursor, EventType, HistoryConfig, Hub, Identity, InMemoryBackplane,
     Message, UserId,
     error::SendError,

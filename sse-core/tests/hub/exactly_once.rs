@@ -3,7 +3,7 @@
 //! once and in order.
 
 use serde_json::json;
-use sse_core::{Channel, HistoryConfig, Hub, testing::flaky_client};
+use sse_hub::{Channel, HistoryConfig, Hub, testing::flaky_client};
 
 use crate::support::{assert_every_one_once, msg, user};
 

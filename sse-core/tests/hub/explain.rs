@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use serde_json::json;
-use sse_core::{
+use sse_hub::{
     Channel, ConnectOptions, Hub, Identity, Permission, Role, SendReport, Subscription, UserId,
     cluster::{Explanation, Outcome},
     testing::{TestClock, drain},

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use serde_json::json;
-use sse_core::{
+use sse_hub::{
     Channel, IdempotencyKey, Message,
     error::SendError,
     testing::{TestClock, drain},
@@ -22,7 +22,7 @@ fn key(text: &str) -> IdempotencyKey {
 
 #[tokio::test]
 async fn a_repeat_delivers_nothing_and_returns_the_first_report() {
-    let hub = sse_core::Hub::new();
+    let hub = sse_hub::Hub::new();
     let mut stream = connect(&hub, user(1).channels([Channel::CHAT])).await;
     let message = msg(Channel::CHAT, 1).idempotency_key(key("order-17"));
     let first = hub.send(message.clone()).await.unwrap();
@@ -48,7 +48,7 @@ async fn a_repeat_delivers_nothing_and_returns_the_first_report() {
 
 #[tokio::test]
 async fn the_same_key_on_another_message_is_a_conflict_and_sends_nothing() {
-    let hub = sse_core::Hub::new();
+    let hub = sse_hub::Hub::new();
     let mut stream = connect(&hub, user(1).channels([Channel::CHAT])).await;
     hub.send(msg(Channel::CHAT, 1).idempotency_key(key("k")))
         .await
@@ -71,7 +71,7 @@ async fn the_same_key_on_another_message_is_a_conflict_and_sends_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_repeats_deliver_once_and_share_the_first_report() {
-    let hub = sse_core::Hub::new();
+    let hub = sse_hub::Hub::new();
     let mut stream = connect(&hub, user(1).channels([Channel::CHAT])).await;
     let message = msg(Channel::CHAT, 7).idempotency_key(key("burst"));
     let sends: Vec<_> = (0..16)
@@ -111,7 +111,7 @@ async fn a_key_is_forgotten_when_the_window_ends() {
 
 #[tokio::test]
 async fn the_hub_remembers_a_bounded_number_of_keys() {
-    let hub = sse_core::Hub::builder().idempotency_keys(2).build();
+    let hub = sse_hub::Hub::builder().idempotency_keys(2).build();
     for name in ["a", "b", "c"] {
         hub.send(msg(Channel::CHAT, 1).idempotency_key(key(name)))
             .await

@@ -5,7 +5,7 @@ use std::{collections::HashSet, time::Duration};
 
 use futures_util::FutureExt;
 use serde_json::{Value, json};
-use sse_core::{
+use sse_hub::{
     Channel, ConnectOptions, EventType, Hub, Identity, Message, Subscription, UserId,
     error::{ConnectError, SendError},
     testing::{Event, Events, TestClock, drain},

@@ -1,11 +1,11 @@
 //! Hub behaviour: delivery to slow clients, replay and persistent messages, and the lifecycle
 //! of connections (disconnects, shutdown, statistics, concurrency).
 //!
-//! Streams are read with `sse_core::testing`: `drain` decodes everything a subscription has
+//! Streams are read with `sse_hub::testing`: `drain` decodes everything a subscription has
 //! queued, without waiting.
 
 use serde_json::Value;
-use sse_core::{
+use sse_hub::{
     Subscription,
     testing::{Event, drain},
 };

@@ -17,7 +17,7 @@ use std::{collections::BTreeMap, time::Duration};
 use futures_util::FutureExt;
 use proptest::prelude::*;
 use serde_json::json;
-use sse_core::{
+use sse_hub::{
     Channel, ConnectOptions, ConnectionId, Cursor, EventType, HistoryConfig, Hub, Identity,
     Message, Permission, Role, Subscription,
     testing::{TestClock, decode},

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use serde_json::json;
-use sse_core::{
+use sse_hub::{
     Channel, ConnectOptions, Hub, Identity, Subscription, UserId,
     testing::{Events, TestClock, drain},
 };

@@ -5,7 +5,7 @@
 use std::{sync::Arc, time::Duration};
 
 use serde_json::{Value, json};
-use sse_core::{
+use sse_hub::{
     Backplane, Channel, ConnectOptions, Cursor, Entry, EntryStream, Envelope, EventType,
     HistoryConfig, Hub, Identity, InMemoryBackplane, Message, Replay, Role, UserId,
     error::BackplaneError,

@@ -1,11 +1,11 @@
-//! Helpers shared by the integration tests of sse-core: the instant their clocks start at, a
+//! Helpers shared by the integration tests of sse-hub: the instant their clocks start at, a
 //! numbered message, a user's connection options, and connecting. Decoding and asserting on
-//! streams is the job of `sse_core::testing`.
+//! streams is the job of `sse_hub::testing`.
 
 #![allow(dead_code, reason = "every test binary uses a part of the helpers")]
 
 use serde_json::json;
-use sse_core::{Channel, ConnectOptions, EventType, Hub, Identity, Message, Subscription, UserId};
+use sse_hub::{Channel, ConnectOptions, EventType, Hub, Identity, Message, Subscription, UserId};
 
 /// Where the tests' clocks start, in milliseconds since the Unix epoch.
 pub(crate) const START: u64 = 1_764_350_000_000;

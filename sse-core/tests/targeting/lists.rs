@@ -2,7 +2,7 @@
 //! and long lists reach exactly their recipients.
 
 use serde_json::{Value, json};
-use sse_core::{
+use sse_hub::{
     Channel, ConnectOptions, EventType, Hub, Identity, Message, Permission, Role, UserId,
     error::{MessageError, SendError},
     testing::drain,
@@ -15,7 +15,7 @@ fn from_json(message: Value) -> Message {
 }
 
 #[track_caller]
-fn assert_mismatch(result: Result<sse_core::SendReport, SendError>, target: &str, field: &str) {
+fn assert_mismatch(result: Result<sse_hub::SendReport, SendError>, target: &str, field: &str) {
     match result {
         Err(SendError::Invalid(err @ MessageError::TargetMismatch { .. })) => {
             assert_eq!(err.field(), field, "{err}");
@@ -229,7 +229,7 @@ async fn long_lists_reach_exactly_their_recipients() {
         .unwrap();
     assert_eq!(report3.sent, 1);
 
-    let ids = |events: Vec<sse_core::testing::Event>| -> Vec<String> {
+    let ids = |events: Vec<sse_hub::testing::Event>| -> Vec<String> {
         events.into_iter().map(|e| e.id).collect()
     };
     assert_eq!(

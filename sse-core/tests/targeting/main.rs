@@ -3,13 +3,13 @@
 //! and the product brief's helpers.
 //!
 //! One hub holds identities side by side; after each send every connection is drained without
-//! waiting, its frames are decoded by the test kit (`sse_core::testing`, an independent SSE
+//! waiting, its frames are decoded by the test kit (`sse_hub::testing`, an independent SSE
 //! parser), and the exact set of connections that received the message, with each event's id,
 //! name, JSON data and (absent) retry, is compared with a table.
 
 use futures_util::FutureExt;
 use serde_json::{Value, json};
-use sse_core::{
+use sse_hub::{
     Channel, ConnectOptions, Hub, Identity, Permission, Role, RolePermissions, SendReport,
     Subscription, UserId,
     testing::{Event, TestClock, drain},

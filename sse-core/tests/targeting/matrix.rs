@@ -4,7 +4,7 @@
 use std::fmt;
 
 use serde_json::json;
-use sse_core::{
+use sse_hub::{
     Channel, EventType, Identity, Message, Permission, UserId,
     error::{MessageError, SendError},
 };

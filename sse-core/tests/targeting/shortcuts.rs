@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use serde_json::json;
-use sse_core::{
+use sse_hub::{
     Channel, EventType, Hub, RefreshOptions, ToastKind, ToastOptions, UserId,
     error::{MessageError, NameError, SendError},
 };

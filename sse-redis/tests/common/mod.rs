@@ -6,7 +6,7 @@
 use std::{sync::Arc, time::Duration};
 
 use serde_json::{Value, json};
-use sse_core::{
+use sse_hub::{
     Channel, ConnectOptions, Connected, Cursor, EventType, Hub, HubBuilder, Message,
     testing::{Event, Events},
 };

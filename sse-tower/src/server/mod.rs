@@ -25,7 +25,7 @@
 //!
 //! ```no_run
 //! # async fn run() -> std::io::Result<()> {
-//! use sse_core::{Channel, Hub};
+//! use sse_hub::{Channel, Hub};
 //! use sse_tower::{SseService, StreamConfig, server};
 //!
 //! let hub = Hub::new();
@@ -63,7 +63,7 @@ use bytes::Bytes;
 use http::{Request, Response};
 use http_body::Body;
 use hyper::body::Incoming;
-use sse_core::Hub;
+use sse_hub::Hub;
 use tokio::{
     net::{TcpListener, ToSocketAddrs},
     task::JoinSet,

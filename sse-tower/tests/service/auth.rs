@@ -3,7 +3,7 @@
 
 use http::{Request, StatusCode, header, request::Parts};
 use serde_json::Value;
-use sse_core::{
+use sse_hub::{
     Channel, Hub, Identity, Permission, Role, RolePermissions, UserId, error::AuthError,
 };
 use sse_tower::{ChannelRule, SseService, StreamConfig};

@@ -11,7 +11,7 @@ use std::{
 use bytes::Bytes;
 use http::{HeaderValue, Method, Request, Response, StatusCode, header};
 use http_body_util::{BodyExt, Full};
-use sse_core::Channel;
+use sse_hub::Channel;
 use sse_tower::{SseBody, SseLayer, StreamConfig};
 use tower::{ServiceBuilder, ServiceExt, service_fn};
 
@@ -126,6 +126,6 @@ async fn the_layer_serves_its_path_and_passes_everything_else_through() {
 
 #[test]
 fn bodies_are_send_and_sync() {
-    sse_core::testing::assert_send_sync::<SseBody>();
-    sse_core::testing::assert_send_sync::<sse_tower::RouteBody<Full<Bytes>>>();
+    sse_hub::testing::assert_send_sync::<SseBody>();
+    sse_hub::testing::assert_send_sync::<sse_tower::RouteBody<Full<Bytes>>>();
 }

@@ -5,7 +5,7 @@ use std::{net::SocketAddr, time::Duration};
 
 use http::{StatusCode, header};
 use http_body::Body;
-use sse_core::{Channel, Hub, Role};
+use sse_hub::{Channel, Hub, Role};
 use sse_tower::{ClientAddr, RateLimit, SseService, StreamConfig};
 
 use crate::assert_refused;
@@ -71,7 +71,7 @@ async fn the_per_ip_cap_is_429_until_a_stream_is_dropped() {
 /// (so the server never polls its body again).
 #[tokio::test]
 async fn a_stream_the_hub_closes_frees_its_places_at_once() {
-    let hub = sse_core::Hub::builder().queue_capacity(1).build();
+    let hub = sse_hub::Hub::builder().queue_capacity(1).build();
     let service = SseService::new(
         hub.clone(),
         StreamConfig::new([Channel::CHAT])
@@ -85,9 +85,9 @@ async fn a_stream_the_hub_closes_frees_its_places_at_once() {
     let slow = assert_opened(call(&service, from("10.0.0.1")).await);
     // Too slow: two messages into a queue of one, never read.
     for n in 0..2 {
-        hub.send(sse_core::Message::new(
+        hub.send(sse_hub::Message::new(
             Channel::CHAT,
-            sse_core::EventType::Data,
+            sse_hub::EventType::Data,
             n.into(),
         ))
         .await

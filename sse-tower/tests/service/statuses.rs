@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use http::{HeaderValue, Method, StatusCode, header};
-use sse_core::Channel;
+use sse_hub::Channel;
 use sse_tower::{SseService, StreamConfig};
 
 use crate::support::{assert_opened, call, connected, get, hub, preamble, user};

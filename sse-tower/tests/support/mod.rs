@@ -11,7 +11,7 @@ use http::{Request, Response, StatusCode, header};
 use http_body::Body;
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
-use sse_core::{
+use sse_hub::{
     Hub, Identity, UserId,
     testing::{TestClock, decode},
 };
