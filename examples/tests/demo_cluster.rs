@@ -227,17 +227,8 @@ async fn an_expiring_token_ends_its_stream_and_a_fresh_one_resumes_on_another_in
     stream.expect_event("connected").await;
     let publish = |text: &str| {
         let body = json!({"channel": "chat", "event": "data", "data": text});
-        let url = b.url("/api/sse/publish");
-        async move {
-            let response = reqwest::Client::new()
-                .post(url)
-                .bearer_auth("admin-token")
-                .json(&body)
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(response.status(), StatusCode::OK);
-        }
+        let b = &b;
+        async move { common::publish_as_admin(b, &body).await }
     };
     publish("before").await;
     let before = stream.expect_event("data").await;

@@ -18,6 +18,8 @@ use sse_hub::{Channel, ConnectOptions, EventType, Hub, Identity, Message, UserId
 
 use examples::demo::{self, users::Users};
 
+mod common;
+
 /// The samples of a Prometheus text exposition: `name{label="value",...}` (labels sorted) to
 /// value.
 fn samples(text: &str) -> BTreeMap<String, f64> {
@@ -109,14 +111,7 @@ async fn scrape(server: &Server) -> BTreeMap<String, f64> {
 }
 
 async fn publish(server: &Server, body: Value) {
-    let response = reqwest::Client::new()
-        .post(server.url("/api/sse/publish"))
-        .bearer_auth("admin-token")
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
+    common::publish_as_admin(server, &body).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -154,6 +154,15 @@ struct State {
     ended_order: VecDeque<u64>,
 }
 
+impl State {
+    fn note_lost(&mut self, seq: u64, cursor: &Cursor, why: Lost) {
+        if let Some(record) = self.records.get_mut(cursor) {
+            record.lost.push((seq, why));
+            self.bytes += 16;
+        }
+    }
+}
+
 /// How many ended connections the ledger remembers, per message it may hold.
 const ENDED_PER_MESSAGE: usize = 16;
 
@@ -213,10 +222,16 @@ impl Ledger {
     pub(crate) fn lost(&self, seq: u64, lost: &[(Cursor, Lost)]) {
         let mut state = self.state.lock();
         for (cursor, why) in lost {
-            if let Some(record) = state.records.get_mut(cursor) {
-                record.lost.push((seq, *why));
-                state.bytes += 16;
-            }
+            state.note_lost(seq, cursor, *why);
+        }
+    }
+
+    /// Records frames of several connections (`(connection number, cursor, why)`) that were
+    /// dropped before they were written, under one lock.
+    pub(crate) fn lost_by(&self, lost: &[(u64, Cursor, Lost)]) {
+        let mut state = self.state.lock();
+        for (seq, cursor, why) in lost {
+            state.note_lost(*seq, cursor, *why);
         }
     }
 

@@ -113,41 +113,58 @@ impl Roster {
     /// (so that the messages they were offered can still be explained for their user) and
     /// presence where each was its user's last.
     pub(crate) fn remove<'a>(&self, conns: impl IntoIterator<Item = &'a Connection>) {
-        let mut removed = Vec::new();
         let mut registry = self.registry.write();
-        for conn in conns {
-            if let Some(left) = registry.remove(conn) {
-                removed.push((conn, left));
-            }
-        }
+        let removed: Vec<_> = conns
+            .into_iter()
+            .filter_map(|conn| Some((conn, registry.remove(conn)?)))
+            .collect();
         drop(registry);
         for (conn, left) in removed {
-            if let Some(ledger) = &self.counters.ledger {
-                ledger.ended(
-                    conn.seq,
-                    crate::ledger::Ended {
-                        user: conn.user.clone(),
-                    },
-                );
-            }
-            if let (Some(presence), Some(user)) = (&self.presence, &conn.user) {
-                let now = self.clock.now_ms();
-                for channel in left {
-                    let _ = presence.send(PresenceChange::Left(channel, user.clone(), now));
-                }
+            self.ended(conn, left);
+        }
+    }
+
+    /// Tells the ledger that `conn` ended and presence where it was its user's last.
+    fn ended(&self, conn: &Connection, left: Vec<Channel>) {
+        if let Some(ledger) = &self.counters.ledger {
+            ledger.ended(
+                conn.seq,
+                crate::ledger::Ended {
+                    user: conn.user.clone(),
+                },
+            );
+        }
+        if let (Some(presence), Some(user)) = (&self.presence, &conn.user) {
+            let now = self.clock.now_ms();
+            for channel in left {
+                let _ = presence.send(PresenceChange::Left(channel, user.clone(), now));
             }
         }
     }
 
-    /// Takes the connections `select` picks out of the indices, under one lock, and returns
-    /// them.
+    /// Takes the connections `select` picks out of the indices, under one lock (a connection
+    /// that leaves meanwhile is never returned), and returns them.
     pub(crate) fn take(
         &self,
         select: impl FnOnce(&Registry) -> Vec<Arc<Connection>>,
     ) -> Vec<Arc<Connection>> {
-        let conns = select(&self.registry.read());
-        self.remove(conns.iter().map(|conn| &**conn));
-        conns
+        let mut registry = self.registry.write();
+        let conns = select(&registry);
+        let removed: Vec<_> = conns
+            .into_iter()
+            .filter_map(|conn| {
+                let left = registry.remove(&conn)?;
+                Some((conn, left))
+            })
+            .collect();
+        drop(registry);
+        removed
+            .into_iter()
+            .map(|(conn, left)| {
+                self.ended(&conn, left);
+                conn
+            })
+            .collect()
     }
 }
 

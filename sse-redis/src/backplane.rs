@@ -418,10 +418,7 @@ impl RedisBackplane {
         if self.is_closed() {
             return Err(BackplaneError::Closed);
         }
-        let limit = self.shared.config.publish_timeout;
-        tokio::time::timeout(limit, work)
-            .await
-            .unwrap_or(Err(BackplaneError::Timeout(limit)))
+        control::within(self.shared.config.publish_timeout, work).await
     }
 }
 
@@ -464,9 +461,7 @@ impl Backplane for RedisBackplane {
     fn stats(&self) -> BackplaneStats {
         let buffered = self.shared.buffered.load(Relaxed) as u64;
         let lag_ms = if buffered > 0 {
-            let now = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+            let now = sse_hub::Clock::system().now_ms();
             now.saturating_sub(self.shared.dispatched_ms.load(Relaxed))
         } else {
             0

@@ -288,7 +288,7 @@ impl Control {
                 .map_err(|err| redis_error(&err, limit))
         })
         .await?;
-        let now = now_ms();
+        let now = sse_hub::Clock::system().now_ms();
         let (live, ended): (Vec<_>, Vec<_>) = all.into_iter().partition(|(_, until)| *until > now);
         if !ended.is_empty() {
             let fields: Vec<&str> = ended.iter().map(|(user, _)| user.as_str()).collect();
@@ -349,7 +349,8 @@ pub(crate) fn persistent_field(envelope: &Envelope, config: &RedisConfig) -> Opt
         Some(key) => format!("k:{key}"),
         None => format!("i:{}", envelope.id()),
     };
-    let default = now_ms()
+    let default = sse_hub::Clock::system()
+        .now_ms()
         .saturating_add(u64::try_from(config.persistent_ttl.as_millis()).unwrap_or(u64::MAX));
     let until = envelope.expires_at().map_or(default, |at| at.min(default));
     Some((field, until))
@@ -530,7 +531,8 @@ async fn publish_stats(
             Ok(Ok(Answer::Stats { stats })) => *stats,
             _ => continue,
         };
-        let snapshot = InstanceStats::new(control.instance, now_ms(), stats);
+        let snapshot =
+            InstanceStats::new(control.instance, sse_hub::Clock::system().now_ms(), stats);
         let Ok(json) = serde_json::to_vec(&snapshot) else {
             continue;
         };
@@ -587,18 +589,11 @@ impl Stream for Requests {
 }
 
 /// `work`, failing with a timeout after `limit`.
-async fn within<T>(
+pub(crate) async fn within<T>(
     limit: Duration,
     work: impl Future<Output = Result<T, BackplaneError>>,
 ) -> Result<T, BackplaneError> {
     tokio::time::timeout(limit, work)
         .await
         .unwrap_or(Err(BackplaneError::Timeout(limit)))
-}
-
-/// The system clock, in milliseconds since the Unix epoch.
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }

@@ -46,6 +46,18 @@ pub async fn publish(server: &Server, body: &Value) -> reqwest::Response {
         .unwrap()
 }
 
+/// Posts `body` to the demo's publish endpoint as its admin, which must accept it.
+pub async fn publish_as_admin(server: &Server, body: &Value) {
+    let response = reqwest::Client::new()
+        .post(server.url("/api/sse/publish"))
+        .bearer_auth("admin-token")
+        .json(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), reqwest::StatusCode::OK);
+}
+
 /// Posts `body` to the publish endpoint as it is, labelled as JSON.
 pub async fn publish_raw(server: &Server, body: &'static str) -> reqwest::Response {
     reqwest::Client::new()

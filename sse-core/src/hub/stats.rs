@@ -414,9 +414,7 @@ impl Tally {
     /// Adds what was tallied to the hub's counters (and what was dropped to the ledger).
     pub(crate) fn apply(self, counters: &Counters) {
         if let (Some(ledger), false) = (&counters.ledger, self.lost.is_empty()) {
-            for (seq, cursor, why) in &self.lost {
-                ledger.lost(*seq, &[(*cursor, *why)]);
-            }
+            ledger.lost_by(&self.lost);
         }
         for (counter, n) in [
             (&counters.queued, self.queued),
