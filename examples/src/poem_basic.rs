@@ -19,8 +19,8 @@ use poem::{
 };
 use serde_json::json;
 
-use crate::publish::Refusal;
 use sse_poem::{Channel, Hub, Identity, Role, SseEndpoint, StreamConfig, UserId};
+use sse_tower::error::Rejection as Refusal;
 
 /// The largest publish body read. The hub's own payload limit (64 KiB by default) decides
 /// what is too large; this only bounds what one request can make the server buffer.
@@ -53,8 +53,10 @@ fn identity_from(request: &Request) -> Option<Identity> {
 }
 
 /// The body is one message in the wire-format JSON; the answer is the
-/// [`SendReport`](sse_poem::SendReport) as JSON, or 400 with `{"error","message"}` (plus
-/// `"field"` when validation names one), or 503 when the hub cannot take messages.
+/// [`SendReport`](sse_poem::SendReport) as JSON, or the refusal of
+/// `sse_tower::publish::parse_message` or of the send (`From<SendError>`): 400 with
+/// `{"error","message","field"}`, 409 for a reused idempotency key, 503 when the hub cannot
+/// take messages.
 #[handler]
 async fn publish(Data(hub): Data<&Hub>, body: Body) -> Response {
     let body = match body.into_bytes_limit(MAX_PUBLISH_BODY).await {
@@ -75,13 +77,21 @@ async fn publish(Data(hub): Data<&Hub>, body: Body) -> Response {
             );
         }
     };
-    let sent = match crate::publish::parse_message(&body) {
+    let sent = match sse_tower::publish::parse_message(&body) {
         Ok(message) => hub.send(message).await.map_err(Refusal::from),
         Err(refusal) => Err(refusal),
     };
     match sent {
         Ok(report) => json_response(StatusCode::OK, &report),
-        Err(refusal) => json_response(refusal.status, &refusal.body),
+        Err(refusal) => {
+            // Status, headers (`content-type`, `Retry-After` for a 503) and JSON body.
+            let refusal = refusal.into_response::<bytes::Bytes>();
+            let mut response = Response::builder().status(refusal.status());
+            for (name, value) in refusal.headers() {
+                response = response.header(name, value);
+            }
+            response.body(refusal.into_body())
+        }
     }
 }
 

@@ -36,6 +36,22 @@ pub mod axum_app {
     // README:end
 }
 
+/// axum: the publish and administration API behind the app's own admin check.
+pub mod axum_api {
+    use axum::Router;
+    use sse_axum::api::{self, Api};
+    use sse_hub::{Hub, Identity};
+
+    // README:api
+    /// Publish, statistics, connections, kicks, bans, explain and `/admin/sse/openapi.json`,
+    /// for callers whose `Identity` (put in the request by the app's middleware) is an admin.
+    pub fn admin(hub: Hub) -> Router {
+        let admins = api::require(|caller: &Identity| caller.has_role("admin"));
+        Router::new().nest("/admin/sse", Api::new(hub, admins).into_router())
+    }
+    // README:end
+}
+
 /// warp: the identity comes from the app's own filter.
 pub mod warp_app {
     use sse_hub::{Channel, Hub, Identity, UserId};

@@ -10,11 +10,10 @@
 //! ```
 
 use bytes::Bytes;
-use serde_json::Value;
 use sse_warp::{Channel, Hub, Identity, Role, StreamConfig, UserId};
-use warp::{Filter, Rejection, Reply, http::StatusCode, reply::Response};
+use warp::{Filter, Rejection, Reply, reply::Response};
 
-use crate::publish::Refusal;
+use sse_tower::error::Rejection as Refusal;
 
 /// The largest publish body read. The hub's own payload limit (64 KiB by default) decides
 /// what is too large; this only bounds what one request can make the server buffer.
@@ -55,19 +54,17 @@ fn auth() -> impl Filter<Extract = (Option<Identity>,), Error = Rejection> + Clo
 }
 
 /// The body is one message in the wire-format JSON; the answer is the
-/// [`SendReport`](sse_warp::SendReport) as JSON, or 400 with `{"error","message"}` (plus
-/// `"field"` when validation names one), or 503 when the hub cannot take messages.
+/// [`SendReport`](sse_warp::SendReport) as JSON, or the refusal of
+/// `sse_tower::publish::parse_message` or of the send (`From<SendError>`): 400 with
+/// `{"error","message","field"}`, 409 for a reused idempotency key, 503 when the hub cannot
+/// take messages.
 async fn publish(hub: Hub, body: Bytes) -> Response {
-    let sent = match crate::publish::parse_message(&body) {
+    let sent = match sse_tower::publish::parse_message(&body) {
         Ok(message) => hub.send(message).await.map_err(Refusal::from),
         Err(refusal) => Err(refusal),
     };
     match sent {
         Ok(report) => warp::reply::json(&report).into_response(),
-        Err(refusal) => error(refusal.status, refusal.body),
+        Err(refusal) => refusal.into_response::<Bytes>().into_response(),
     }
-}
-
-fn error(status: StatusCode, body: Value) -> Response {
-    warp::reply::with_status(warp::reply::json(&body), status).into_response()
 }

@@ -702,3 +702,14 @@ async fn presence_lists_who_is_in_a_channel_for_those_who_may_read_it() {
     let (status, here) = call(client().get(server.url("/api/sse/presence/alerts"))).await;
     assert_eq!((status, &here["total"]), (StatusCode::OK, &json!(1)));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_openapi_document_is_the_committed_one_mounted_at_api_sse() {
+    let (server, _hub) = start().await;
+    let (status, served) = call(client().get(server.url("/api/sse/openapi.json"))).await;
+    assert_eq!(status, StatusCode::OK);
+    let mut committed: Value =
+        serde_json::from_str(include_str!("../../sse-axum/openapi.json")).unwrap();
+    committed["servers"] = json!([{ "url": "/api/sse" }]);
+    assert_eq!(served, committed);
+}

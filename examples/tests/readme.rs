@@ -6,7 +6,7 @@ use http::{Request, StatusCode};
 use sse_hub::Hub;
 use tower::ServiceExt;
 
-use examples::readme::{axum_app, poem_app, warp_app};
+use examples::readme::{axum_api, axum_app, poem_app, warp_app};
 
 /// The lines between `// README:<name>` and `// README:end` in `src/readme.rs`, de-indented.
 fn snippet(name: &str) -> String {
@@ -31,7 +31,7 @@ fn snippet(name: &str) -> String {
 #[test]
 fn the_readme_shows_the_compiled_snippets() {
     let readme = include_str!("../../README.md");
-    for name in ["axum", "warp", "poem"] {
+    for name in ["axum", "api", "warp", "poem"] {
         let code = snippet(name);
         assert!(
             readme.contains(&code),
@@ -94,4 +94,41 @@ async fn the_poem_snippet_needs_the_apps_identity() {
         .get_response(poem::Request::builder().uri_str("/events").finish())
         .await;
     assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn the_api_snippet_publishes_for_admins_only() {
+    let hub = Hub::new();
+    let as_role = |role: &'static str| {
+        axum_api::admin(hub.clone()).layer(middleware::from_fn(
+            move |mut request: Request<Body>, next: middleware::Next| async move {
+                let identity = sse_hub::Identity::user(sse_hub::UserId::from(1))
+                    .with_role(sse_hub::Role::from_static(role));
+                request.extensions_mut().insert(identity);
+                next.run(request).await
+            },
+        ))
+    };
+    let publish = || {
+        Request::post("/admin/sse/publish")
+            .header("content-type", "application/json")
+            .body(Body::from(
+                r#"{"channel":"alerts","event":"alert","data":"hi"}"#,
+            ))
+            .unwrap()
+    };
+    let refused = as_role("member").oneshot(publish()).await.unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let sent = as_role("admin").oneshot(publish()).await.unwrap();
+    assert_eq!(sent.status(), StatusCode::OK);
+    assert_eq!(hub.stats().messages_sent, 1);
+    let document = as_role("member")
+        .oneshot(
+            Request::get("/admin/sse/openapi.json")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(document.status(), StatusCode::OK);
 }

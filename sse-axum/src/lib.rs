@@ -9,6 +9,9 @@
 //! headers, heartbeats, replay and shutdown are the same as in every other adapter (see
 //! ADAPTERS.md in the repository).
 //!
+//! With the feature `api`, [`api`] is the publish and administration HTTP API as a router to
+//! nest under a prefix, behind the app's own admin check, with its OpenAPI 3.1 document.
+//!
 //! # Examples
 //!
 //! ```no_run
@@ -54,6 +57,8 @@
 //! }
 //! ```
 
+#[cfg(feature = "api")]
+pub mod api;
 mod error;
 mod extract;
 pub mod prelude;

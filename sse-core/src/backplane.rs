@@ -119,6 +119,7 @@ pub type EntryStream = Pin<Box<dyn Stream<Item = Result<Entry, BackplaneError>> 
 
 /// Sizes a backplane reports for statistics.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", default)]
 pub struct BackplaneStats {
     /// Entries held for replay (by this process, or in the shared store).

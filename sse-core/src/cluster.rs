@@ -191,6 +191,11 @@ pub enum Answer {
 
 /// What happened to a message at one connection, from [`Hub::explain`](crate::Hub::explain).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(utoipa::ToSchema),
+    schema(description = "What happened to a message at one connection.")
+)]
 #[serde(rename_all = "kebab-case")]
 #[non_exhaustive]
 pub enum Outcome {
@@ -219,6 +224,7 @@ pub enum Outcome {
 
 /// One connection's line of an [`Explanation`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct ConnectionOutcome {
@@ -236,6 +242,13 @@ pub struct ConnectionOutcome {
 /// [`Hub::explain`](crate::Hub::explain): one line per connection of the user on every
 /// instance, those open now and those that ended after being offered the message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(utoipa::ToSchema),
+    schema(
+        description = "What happened to a message at each connection of a user, on every instance: those open now and those that ended after being offered the message."
+    )
+)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct Explanation {
@@ -345,6 +358,7 @@ pub struct ClusterConnections {
 
 /// One instance's statistics as published on the backplane.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct InstanceStats {
@@ -374,6 +388,13 @@ impl InstanceStats {
 /// counted from the snapshot it last published (each instance publishes one periodically with
 /// a time to live), and one that stopped (or died) drops out when that snapshot expires.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(utoipa::ToSchema),
+    schema(
+        description = "Statistics of every live instance and their totals. An instance that does not answer in time is counted from its last snapshot, until that expires."
+    )
+)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct ClusterStats {
@@ -433,6 +454,11 @@ impl ClusterStats {
 
 /// A user connected to a channel, from [`Hub::presence`](crate::Hub::presence).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(utoipa::ToSchema),
+    schema(description = "A user connected to a channel.")
+)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct PresentUser {
@@ -448,6 +474,11 @@ pub struct PresentUser {
 /// Who is connected to a channel, on every instance, from
 /// [`Hub::presence`](crate::Hub::presence).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(utoipa::ToSchema),
+    schema(description = "Who is connected to a channel, on every instance.")
+)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct Presence {

@@ -222,6 +222,11 @@ impl ConnectOptions {
 /// What the hub knows about an open connection, from
 /// [`Hub::connection_info`](crate::Hub::connection_info).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(utoipa::ToSchema),
+    schema(description = "An open connection.")
+)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct ConnectionInfo {
@@ -242,6 +247,7 @@ pub struct ConnectionInfo {
     /// When a frame or heartbeat was last written (milliseconds since the Unix epoch).
     pub last_activity: u64,
     /// The client's address, if known.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, example = "203.0.113.7:52100"))]
     pub client_addr: Option<SocketAddr>,
     /// Frames waiting to be written.
     pub queue_len: usize,

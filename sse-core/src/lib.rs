@@ -108,6 +108,8 @@ mod identity;
 mod ledger;
 mod message;
 mod name;
+#[cfg(feature = "openapi")]
+mod openapi;
 mod persistent;
 mod queue;
 mod registry;

@@ -121,39 +121,66 @@ impl MessageId {
 /// # Ok::<(), serde_json::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(utoipa::ToSchema),
+    schema(
+        description = "A message in the wire format. It goes to the connections subscribed to `channel` that `target` selects, minus `excludeUsers` and, with `requireAuth`, minus anonymous connections. `id` and `timestamp` are filled in when left out. `priority` (0-10, default 5) decides what a full queue sheds first; `ttl` (seconds) drops it unwritten once older; `persistent` keeps it for connections that open later; `retryable` (default true) keeps it in history for replay; `coalesceKey` lets a newer message replace a queued one; `idempotencyKey` makes a repeat deliver nothing."
+    )
+)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Message {
+    /// The message id (drawn when left out).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     id: Option<MessageId>,
+    /// The channel it is sent on.
     channel: Channel,
+    /// The SSE event name.
     event: EventType,
+    /// The payload: any JSON (default `null`).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Value))]
     data: Value,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Milliseconds since the Unix epoch (the send time when left out).
     timestamp: Option<u64>,
+    /// Who receives it (default `all`).
     #[serde(default)]
     target: Target,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    /// The recipients of `user-specific` (at most 10,000).
     target_users: Vec<UserId>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    /// The roles of `role-based` (at most 10,000).
     target_roles: Vec<Role>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    /// The permissions of `permission-based` (at most 10,000).
     target_permissions: Vec<Permission>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    /// Users who never receive it, whatever the target (at most 10,000).
     exclude_users: Vec<UserId>,
+    /// 0 to 10 (default 5): a full queue sheds lower priorities first.
     #[serde(default = "default_priority")]
+    #[cfg_attr(feature = "openapi", schema(maximum = 10, default = 5))]
     priority: u8,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Seconds after which it is dropped unwritten, and leaves history.
     ttl: Option<u32>,
+    /// Kept for connections that open later (until its TTL).
     #[serde(default)]
     persistent: bool,
+    /// Kept in history for clients that reconnect (default true).
     #[serde(default = "default_true")]
+    #[cfg_attr(feature = "openapi", schema(default = true))]
     retryable: bool,
+    /// Never delivered to anonymous connections.
     #[serde(default)]
     require_auth: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// A newer message with the same key replaces a queued one.
     coalesce_key: Option<CoalesceKey>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// A repeat with the same key within the idempotency window delivers nothing.
     idempotency_key: Option<IdempotencyKey>,
     /// A presence event of the hub's own: never read from or written to the wire format.
     #[serde(skip)]

@@ -19,6 +19,13 @@ use serde::{Deserialize, Serialize};
 /// # Ok::<(), serde_json::Error>(())
 /// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(utoipa::ToSchema),
+    schema(
+        description = "Which connections of the channel receive a message: all, authenticated (with a user id), user-specific (`targetUsers`), role-based (`targetRoles`), permission-based (`targetPermissions`)."
+    )
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Target {
     /// Every connection subscribed to the channel, anonymous ones included.

@@ -4,7 +4,7 @@ use std::{borrow::Cow, fmt, time::Duration};
 
 use bytes::Bytes;
 use http::{HeaderValue, Response, StatusCode, header};
-use sse_hub::error::AuthError;
+use sse_hub::error::{AuthError, SendError};
 
 /// Why a request did not get a stream, with its HTTP meaning.
 ///
@@ -33,6 +33,7 @@ pub struct Rejection {
     message: Cow<'static, str>,
     retry_after: Option<Duration>,
     until: Option<u64>,
+    field: Option<Box<str>>,
     cause: Option<&'static str>,
 }
 
@@ -49,6 +50,7 @@ impl Rejection {
             message: message.into(),
             retry_after: None,
             until: None,
+            field: None,
             cause: None,
         }
     }
@@ -130,6 +132,38 @@ impl Rejection {
         rejection
     }
 
+    /// 400 `invalid_message`: a message to publish is not valid; `field` names the field at
+    /// fault (the JSON body gives it as `"field"`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sse_tower::error::Rejection;
+    ///
+    /// let rejection = Rejection::invalid_message("priority is 11; the maximum is 10", Some("priority"));
+    /// assert_eq!(
+    ///     rejection.json_body(),
+    ///     r#"{"error":"invalid_message","message":"priority is 11; the maximum is 10","field":"priority"}"#
+    /// );
+    /// ```
+    pub fn invalid_message(
+        message: impl Into<Cow<'static, str>>,
+        field: Option<impl Into<Cow<'static, str>>>,
+    ) -> Self {
+        let mut rejection = Self::new(StatusCode::BAD_REQUEST, "invalid_message", message);
+        rejection.field = field.map(|field| field.into().into());
+        rejection
+    }
+
+    /// 415 `unsupported_media_type`: a body that must be JSON is not.
+    pub fn unsupported_media_type(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            message,
+        )
+    }
+
     /// Names the cause of a refusal whose code several causes share (a rate limit's 429 and a
     /// stream cap's are both `too_many_requests`): metrics label refusals with it.
     pub(crate) fn because(mut self, cause: &'static str) -> Self {
@@ -147,6 +181,11 @@ impl Rejection {
     /// The end of a ban, for [`banned`](Rejection::banned).
     pub fn until(&self) -> Option<u64> {
         self.until
+    }
+
+    /// The field at fault, for [`invalid_message`](Rejection::invalid_message).
+    pub fn field(&self) -> Option<&str> {
+        self.field.as_deref()
     }
 
     /// The HTTP status.
@@ -171,13 +210,23 @@ impl Rejection {
 
     /// The JSON body.
     pub fn json_body(&self) -> String {
-        match self.until {
-            Some(until) => {
-                serde_json::json!({ "error": self.code, "message": self.message, "until": until })
-            }
-            None => serde_json::json!({ "error": self.code, "message": self.message }),
+        /// The body, its keys in this order.
+        #[derive(serde::Serialize)]
+        struct Body<'a> {
+            error: &'a str,
+            message: &'a str,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            until: Option<u64>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            field: Option<&'a str>,
         }
-        .to_string()
+        let body = Body {
+            error: &self.code,
+            message: &self.message,
+            until: self.until,
+            field: self.field.as_deref(),
+        };
+        serde_json::to_string(&body).unwrap_or_default()
     }
 
     /// The HTTP response, with any body type built from `Bytes`.
@@ -220,6 +269,41 @@ impl From<AuthError> for Rejection {
     fn from(err: AuthError) -> Self {
         let (status, code, message) = err.into_parts();
         Self::new(status, code, message)
+    }
+}
+
+/// The refusal of a [`Hub::send`](sse_hub::Hub::send) that failed, for an HTTP publish
+/// endpoint: 400 `invalid_message` naming the field at fault, 409 `idempotency_conflict` for
+/// an idempotency key used for another message, 503 `service_unavailable` (with
+/// `Retry-After: 3`) when the hub is shutting down or its backplane failed.
+///
+/// # Examples
+///
+/// ```
+/// use http::StatusCode;
+/// use sse_hub::{Channel, EventType, Hub, Message};
+/// use sse_tower::error::Rejection;
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let hub = Hub::new();
+/// let message = Message::new(Channel::ALERTS, EventType::Alert, "hi".into()).priority(11);
+/// let rejection = Rejection::from(hub.send(message).await.unwrap_err());
+/// assert_eq!(rejection.status(), StatusCode::BAD_REQUEST);
+/// assert_eq!(rejection.field(), Some("priority"));
+/// # }
+/// ```
+impl From<SendError> for Rejection {
+    fn from(err: SendError) -> Self {
+        match err {
+            SendError::Invalid(err) => Self::invalid_message(err.to_string(), Some(err.field())),
+            SendError::IdempotencyConflict { .. } => Self::new(
+                StatusCode::CONFLICT,
+                "idempotency_conflict",
+                err.to_string(),
+            ),
+            // Shutting down, or the backplane failed: both pass.
+            other => Self::service_unavailable(other.to_string(), Duration::from_secs(3)),
+        }
     }
 }
 

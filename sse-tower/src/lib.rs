@@ -92,6 +92,7 @@ pub mod metrics;
 mod observe;
 mod policy;
 pub mod prelude;
+pub mod publish;
 mod request;
 mod route;
 #[cfg(feature = "server")]

@@ -21,6 +21,24 @@ pub(crate) struct Authorized {
 /// A channel the client asked for by name must be allowed (401 or 403 otherwise); from the
 /// endpoint's default channels, those the client may not read are left out.
 impl StreamConfig {
+    /// The caller of a request, as this endpoint's [`Authenticator`](sse_hub::Authenticator)
+    /// says (by default, the [`Identity`] the app's middleware put into the request
+    /// extensions): `None` for an anonymous caller. With [`check_read`](Self::check_read), an
+    /// endpoint next to the stream judges its callers as the stream would.
+    ///
+    /// # Errors
+    ///
+    /// The authenticator's refusal (401 for invalid credentials, or its own status).
+    pub async fn authenticate(
+        &self,
+        parts: &http::request::Parts,
+    ) -> Result<Option<Identity>, Rejection> {
+        self.authenticator
+            .authenticate(parts)
+            .await
+            .map_err(Rejection::from)
+    }
+
     /// Whether `identity` (`None` for an anonymous caller) may read `channel` on this
     /// endpoint, as a stream request naming that channel would be judged: for endpoints that
     /// serve something about a channel besides its stream, such as its presence.

@@ -1,217 +1,23 @@
-//! The demo's HTTP API: publish, statistics, connections, chat, login.
+//! The demo's own HTTP API: chat, sign-in, metrics. Publishing and administration are
+//! `sse_axum::api`, mounted by [`app`](super::app).
 
-use std::{net::SocketAddr, time::Duration};
+use std::net::SocketAddr;
 
 use axum::{
     Json,
-    body::Bytes,
-    extract::{ConnectInfo, Path, Query, State, rejection::QueryRejection},
+    extract::{ConnectInfo, State},
     http::{HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
-use sse_hub::{Channel, CoalesceKey, ConnectionId, EventName, Message, UserId};
+use sse_hub::{Channel, CoalesceKey, EventName, Message};
 use sse_tower::error::Rejection;
 
 use super::{
     AppState,
-    auth::{Admin, ApiError, Caller},
+    auth::{ApiError, Caller},
 };
-
-/// `POST /api/sse/publish` (admin): one message in the wire-format JSON.
-pub async fn publish(
-    _admin: Admin,
-    state: State<AppState>,
-    headers: axum::http::HeaderMap,
-    body: Bytes,
-) -> Response {
-    crate::publish::publish(State(state.hub.clone()), headers, body).await
-}
-
-/// `GET /api/sse/stats` (admin): this instance's statistics, and with a shared backplane
-/// `"cluster"`: every live instance's and their totals.
-pub async fn stats(_admin: Admin, State(state): State<AppState>) -> Json<Value> {
-    let mut stats = json!(state.hub.stats());
-    if state.hub.is_shared() {
-        stats["cluster"] = json!(state.hub.cluster_stats().await);
-    }
-    Json(stats)
-}
-
-/// `GET /api/sse/connections` (admin): the open connections of every instance.
-pub async fn connections(_admin: Admin, State(state): State<AppState>) -> Json<Value> {
-    Json(json!(state.hub.cluster_connections(None).await.connections))
-}
-
-/// 404 for a connection that is not open.
-fn not_open(id: &str) -> ApiError {
-    ApiError(Rejection::not_found(format!("connection {id} is not open")))
-}
-
-/// `GET /api/sse/connections/{id}` (admin), on any instance; 404 if it is not open (any id
-/// that is not an open connection's, malformed ones included).
-pub async fn connection(
-    _admin: Admin,
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
-    let Ok(connection) = id.parse::<ConnectionId>() else {
-        return Err(not_open(&id));
-    };
-    state
-        .hub
-        .cluster_connection_info(connection)
-        .await
-        .map(|info| Json(json!(info)))
-        .ok_or_else(|| not_open(&id))
-}
-
-/// `DELETE /api/sse/connections/{id}` (admin), on any instance; 404 if it is not open.
-pub async fn disconnect(
-    _admin: Admin,
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
-    let Ok(connection) = id.parse::<ConnectionId>() else {
-        return Err(not_open(&id));
-    };
-    match state.hub.kick(connection).await.affected {
-        0 => Err(not_open(&id)),
-        n => Ok(Json(json!({ "disconnected": n }))),
-    }
-}
-
-/// The user of a path, or 400.
-fn user_id(user: &str) -> Result<UserId, ApiError> {
-    UserId::new(user).map_err(|e| ApiError(Rejection::bad_request(e.to_string())))
-}
-
-/// The query of `DELETE /api/sse/users/{userId}/connections`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct KickQuery {
-    /// Also ban the user for this many seconds.
-    ban: Option<String>,
-}
-
-/// The longest ban the demo accepts: a year.
-const MAX_BAN_SECS: u64 = 365 * 24 * 3600;
-
-/// `DELETE /api/sse/users/{userId}/connections[?ban=SECONDS]` (admin): ends the user's streams
-/// on every instance, and with `ban` refuses their connections (403) for that long.
-pub async fn disconnect_user(
-    _admin: Admin,
-    State(state): State<AppState>,
-    Path(user): Path<String>,
-    query: Result<Query<KickQuery>, QueryRejection>,
-) -> Result<Json<Value>, ApiError> {
-    let user = user_id(&user)?;
-    let Query(query) = query.map_err(|e| ApiError(Rejection::bad_request(e.body_text())))?;
-    let report = match query.ban {
-        None => state.hub.kick_user(&user).await,
-        Some(secs) => {
-            let secs = secs
-                .parse::<u64>()
-                .ok()
-                .filter(|secs| (1..=MAX_BAN_SECS).contains(secs))
-                .ok_or_else(|| {
-                    ApiError(Rejection::bad_request(format!(
-                        "ban must be a number of seconds from 1 to {MAX_BAN_SECS}, not {secs:?}"
-                    )))
-                })?;
-            state.hub.ban_user(&user, Duration::from_secs(secs)).await
-        }
-    };
-    Ok(Json(json!({
-        "disconnected": report.affected,
-        "instances": report.instances.len(),
-    })))
-}
-
-/// `DELETE /api/sse/users/{userId}/ban` (admin): lifts the user's ban on every instance; 204.
-pub async fn unban_user(
-    _admin: Admin,
-    State(state): State<AppState>,
-    Path(user): Path<String>,
-) -> Result<StatusCode, ApiError> {
-    let user = user_id(&user)?;
-    state.hub.unban_user(&user).await;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-/// `POST /api/sse/users/{userId}/revoke` (admin): ends the user's streams on every instance
-/// with the `auth-expired` refresh.
-pub async fn revoke_user(
-    _admin: Admin,
-    State(state): State<AppState>,
-    Path(user): Path<String>,
-) -> Result<Json<Value>, ApiError> {
-    let user = user_id(&user)?;
-    let report = state.hub.revoke_user(&user).await;
-    Ok(Json(json!({
-        "revoked": report.affected,
-        "instances": report.instances.len(),
-    })))
-}
-
-/// `GET /api/sse/presence/{channel}`: who is connected to the channel, on every instance, for
-/// callers who may read it (as its stream would be judged: 401, 403 or 404 otherwise).
-pub async fn presence(
-    State(state): State<AppState>,
-    Path(channel): Path<String>,
-    parts: axum::http::request::Parts,
-) -> Result<Json<Value>, ApiError> {
-    let channel =
-        Channel::new(&channel).map_err(|e| ApiError(Rejection::bad_request(e.to_string())))?;
-    let caller = state
-        .auth
-        .user(&parts)
-        .map_err(|err| ApiError(err.into()))?;
-    super::stream_config(&state.auth)
-        .check_read(&state.hub, caller.map(|user| user.identity()), &channel)
-        .await
-        .map_err(ApiError)?;
-    let here = state.hub.presence(&channel).await;
-    Ok(Json(json!({
-        "channel": here.channel,
-        "users": here.users,
-        "anonymous": here.anonymous,
-        "total": here.total,
-    })))
-}
-
-/// The query of `GET /api/sse/explain`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct ExplainQuery {
-    /// The message's id or cursor.
-    message: String,
-    /// The user.
-    user_id: String,
-}
-
-/// `GET /api/sse/explain?message=<id or cursor>&userId=<id>` (admin): what happened to the
-/// message at each of the user's connections, on every instance.
-pub async fn explain(
-    _admin: Admin,
-    State(state): State<AppState>,
-    query: Result<Query<ExplainQuery>, QueryRejection>,
-) -> Result<Json<Value>, ApiError> {
-    let Query(query) = query.map_err(|e| ApiError(Rejection::bad_request(e.body_text())))?;
-    let user = user_id(&query.user_id)?;
-    if query.message.is_empty() {
-        return Err(ApiError(Rejection::bad_request(
-            "message must be a message id or cursor",
-        )));
-    }
-    let why = state.hub.explain(&query.message, &user).await;
-    Ok(Json(json!({
-        "message": why.message,
-        "userId": why.user_id,
-        "connections": why.connections,
-    })))
-}
 
 /// `GET /metrics`: the Prometheus text exposition.
 pub async fn metrics(State(state): State<AppState>) -> Response {
@@ -372,8 +178,5 @@ pub async fn chat_typing(
 }
 
 fn send_error(err: sse_hub::error::SendError) -> ApiError {
-    ApiError(Rejection::service_unavailable(
-        err.to_string(),
-        std::time::Duration::from_secs(3),
-    ))
+    ApiError(err.into())
 }

@@ -7,10 +7,13 @@ use std::time::Duration;
 
 use axum::{
     Router, middleware,
-    routing::{delete, get, post},
+    routing::{get, post},
 };
 use serde_json::json;
-use sse_axum::SseRouterExt;
+use sse_axum::{
+    SseRouterExt,
+    api::{self as sse_api, Api},
+};
 use sse_hub::{Channel, EventType, Hub, Message, Role};
 use sse_tower::{ChannelRule, RateLimit, StreamConfig};
 
@@ -20,7 +23,7 @@ pub mod auth;
 pub mod guard;
 pub mod users;
 
-use auth::TokenAuth;
+use auth::{Admin, TokenAuth};
 use guard::{Hosts, LoginLimit};
 use users::Users;
 
@@ -76,7 +79,11 @@ pub fn stream_config(auth: &TokenAuth) -> StreamConfig {
         .authenticator(auth.authenticator())
 }
 
-/// The application's router.
+/// The longest ban the demo accepts: a year.
+pub const MAX_BAN: Duration = Duration::from_secs(365 * 24 * 3600);
+
+/// The application's router: the page, the stream, the publish and administration API of
+/// `sse_axum::api` behind the demo's admin check, and the demo's own chat and sign-in.
 pub fn app(state: AppState) -> Router {
     let config = stream_config(&state.auth);
     Router::new()
@@ -84,22 +91,14 @@ pub fn app(state: AppState) -> Router {
         .route("/app.js", get(assets::app_js))
         .route("/style.css", get(assets::style))
         .route("/sse-js/{file}", get(assets::sse_js))
-        .sse_stream("/api/sse/stream", state.hub.clone(), config)
-        .route("/api/sse/publish", post(api::publish))
-        .route("/api/sse/stats", get(api::stats))
-        .route("/api/sse/connections", get(api::connections))
-        .route(
-            "/api/sse/connections/{id}",
-            get(api::connection).delete(api::disconnect),
+        .sse_stream("/api/sse/stream", state.hub.clone(), config.clone())
+        .nest(
+            "/api/sse",
+            Api::new(state.hub.clone(), sse_api::extractor::<Admin>())
+                .presence(config)
+                .max_ban(MAX_BAN)
+                .into_router(),
         )
-        .route(
-            "/api/sse/users/{user}/connections",
-            delete(api::disconnect_user),
-        )
-        .route("/api/sse/users/{user}/ban", delete(api::unban_user))
-        .route("/api/sse/users/{user}/revoke", post(api::revoke_user))
-        .route("/api/sse/explain", get(api::explain))
-        .route("/api/sse/presence/{channel}", get(api::presence))
         .route("/api/login", post(api::login))
         .route("/api/logout", post(api::logout))
         .route("/api/me", get(api::me))

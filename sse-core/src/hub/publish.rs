@@ -16,6 +16,7 @@ use crate::{
 /// The counts are about this instance's connections: with a shared backplane, other instances
 /// deliver the message to their own connections.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct SendReport {

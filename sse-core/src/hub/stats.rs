@@ -130,6 +130,11 @@ fn sorted(infos: impl Iterator<Item = ConnectionInfo>) -> Vec<ConnectionInfo> {
 /// # Ok(()) }
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(utoipa::ToSchema),
+    schema(description = "One instance's statistics.")
+)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct HubStats {
@@ -188,6 +193,11 @@ pub struct HubStats {
 
 /// Streams ended, by [`CloseReason`](crate::CloseReason).
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(utoipa::ToSchema),
+    schema(description = "Streams ended, by why.")
+)]
 #[serde(rename_all = "camelCase", default)]
 #[non_exhaustive]
 pub struct ClosedStats {
@@ -273,6 +283,7 @@ impl BackplaneOp {
 
 /// Backplane errors, by [`BackplaneOp`].
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", default)]
 #[non_exhaustive]
 pub struct BackplaneErrors {
@@ -310,6 +321,7 @@ impl BackplaneErrors {
 
 /// Bytes the hub holds, by purpose.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct MemoryStats {
