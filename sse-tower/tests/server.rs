@@ -201,8 +201,10 @@ async fn trickling_heads_are_closed_at_the_header_timeout_while_a_stream_keeps_r
             let head = head.clone();
             let addr = server.addr;
             tokio::spawn(async move {
-                let mut stream = TcpStream::connect(addr).await.unwrap();
+                // Taken before connecting: the server's header timer starts after this, so
+                // the time to the close is at least the timeout, however late this task runs.
                 let connected = Instant::now();
+                let mut stream = TcpStream::connect(addr).await.unwrap();
                 let mut pace = tokio::time::interval(Duration::from_millis(25));
                 let mut sent = 0;
                 // One byte at a time until the server closes the connection: a write then
