@@ -1,3 +1,4 @@
+import { type EventSourceConstructor, type TransportFactory } from './transport.js';
 import type { ChannelName, ConnectedData, Envelope, EventType, HeartbeatData, HistoryGapData } from './types.js';
 /** Where a client stands. */
 export type ConnectionStatus = 'connecting' | 'connected' | 'reconnecting' | 'error' | 'closed';
@@ -9,17 +10,34 @@ export type ConnectionErrorReason =
  | 'connection-lost'
 /** No event (not even a heartbeat) arrived within the heartbeat timeout. */
  | 'heartbeat-timeout'
-/** No `EventSource` implementation, or it rejected the URL. */
- | 'unsupported';
+/**
+ * The server ended the stream because the credentials expired or were revoked (a `refresh`
+ * event with reason `auth-expired`): the client reconnects at once with a fresh token.
+ */
+ | 'auth-expired'
+/** The user is banned (HTTP 403 `banned`): the client stops; `until` says for how long. */
+ | 'banned'
+/** The server answered 204 No Content: it asks the client not to reconnect, and it stops. */
+ | 'server-closed'
+/** No `EventSource` (or `fetch`) implementation, or it rejected the URL. */
+ | 'unsupported'
+/** The `token` function threw or its promise rejected. */
+ | 'token-failed';
 /** What went wrong, as found in {@link ConnectionState.error}. */
 export interface ConnectionError {
     reason: ConnectionErrorReason;
     message: string;
     /**
-     * The HTTP status of a refusal, when the EventSource implementation reports it. Browsers'
-     * EventSource does not; the `eventsource` package for Node does.
+     * The HTTP status of a refusal, when the transport sees it: the fetch transport always, the
+     * `eventsource` package for Node too; browsers' EventSource never.
      */
     status?: number;
+    /** The refusal's `error` code (`unauthorized`, `too_many_requests`, `banned`, ...). */
+    code?: string;
+    /** `Retry-After` of a 429 or 503, in milliseconds: the next attempt waits at least this. */
+    retryAfter?: number;
+    /** The end of a ban, in milliseconds since the Unix epoch. */
+    until?: number;
 }
 /** A snapshot of a client's connection. A new object is made for every change. */
 export interface ConnectionState {
@@ -54,26 +72,42 @@ export interface ListenerMethod {
     <K extends keyof SSEEventMap>(type: K, handler: SSEEventHandler<SSEEventMap[K]>): void;
     <T = any>(type: ListenerType, handler: SSEEventHandler<T>): void;
 }
-/** The part of an EventSource the client uses. */
-export interface EventSourceLike {
-    addEventListener(type: string, listener: (event: Event) => void): void;
-    close(): void;
-}
-/** A constructor of EventSources: the browser's, the `eventsource` package's, or a fake. */
-export type EventSourceConstructor = new (url: string, init?: {
-    withCredentials?: boolean;
-}) => EventSourceLike;
+export type { EventSourceConstructor, EventSourceLike } from './transport.js';
 /** Options of {@link SSEClient}. */
 export interface SSEClientOptions {
     /** Channels to subscribe to (`channels=` in the query); the endpoint's defaults if absent. */
     channels?: readonly ChannelName[];
-    /** Sent as `token=` in the query, for servers whose authenticator reads it. */
-    token?: string;
+    /**
+     * The credentials: a token, or a function asked for one before every connection attempt
+     * (every reconnect, and at once after an `auth-expired` refresh), which may return a
+     * promise. The EventSource transport sends it as `token=` in the query; the fetch transport
+     * as `Authorization: Bearer <token>`.
+     */
+    token?: string | (() => string | Promise<string>);
+    /**
+     * How to reach the stream: `'eventsource'` (the default: the browser's EventSource, or the
+     * `EventSource` option), `'fetch'` (a streaming fetch that sends headers and sees the
+     * status, `Retry-After` and `retry:`), or a {@link TransportFactory} of your own.
+     */
+    transport?: 'eventsource' | 'fetch' | TransportFactory;
+    /**
+     * With the EventSource transport, learn why a stream could not be opened by asking once more
+     * with `fetch` (default `true` where `fetch` exists): an EventSource hides the status of a
+     * refusal, so without it a ban (stop) or a 204 (stop) look like a 503 (retry).
+     */
+    probe?: boolean;
+    /** Headers for every request (the fetch transport only). */
+    headers?: Record<string, string>;
+    /** The fetch implementation of the fetch transport (default `globalThis.fetch`). */
+    fetch?: typeof fetch;
     /** A cursor to resume from on the first connect (e.g. one saved across page loads). */
     lastEventId?: string;
     /** Connect in the constructor (default `true`). */
     autoConnect?: boolean;
-    /** Reconnects tried after a failure before the state becomes `error` (default 5). */
+    /**
+     * Reconnects tried in a row after a failure before the state becomes `error` (default
+     * `Infinity`: keep trying, with the backoff capped at `maxReconnectDelay`).
+     */
     reconnectAttempts?: number;
     /** Nominal delay before the first reconnect, in ms (default 1000); doubles per attempt. */
     reconnectDelay?: number;
@@ -122,11 +156,14 @@ export declare class SSEClient {
     private readonly stateListeners;
     private state;
     private last;
-    private source;
-    /** Event types with a listener on the current EventSource. */
-    private readonly sourceTypes;
-    /** Whether the current EventSource fired `open`. */
-    private opened;
+    /** The current connection attempt or stream; also set while a token is being fetched. */
+    private transport;
+    /** Counts connection attempts, so that a late token or transport callback is ignored. */
+    private generation;
+    /** Whether a connection attempt is under way (its token may still be on its way). */
+    private opening;
+    /** The server's `retry:` hint (fetch transport), for the reconnect after an open stream. */
+    private retryHint;
     /** Reconnects tried since the last successful open. */
     private attempt;
     private reconnectTimer;
@@ -162,11 +199,15 @@ export declare class SSEClient {
      */
     onStateChange(listener: (state: ConnectionState) => void): () => void;
     private open;
-    private listen;
+    private tokenFailed;
+    private start;
     private streamUrl;
     private onOpen;
+    /** The EventSource reconnects by itself after the server's `retry:`. */
+    private onNativeReconnect;
     private onEvent;
-    private onConnectionError;
+    /** The transport's connection is over: stop, or reconnect after the right delay. */
+    private onEnd;
     private armWatchdog;
     private scheduleReconnect;
     private teardown;

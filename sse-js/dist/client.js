@@ -1,4 +1,5 @@
 import { backoffDelay } from './backoff.js';
+import { TransportUnsupported, eventSourceTransport, fetchTransport, } from './transport.js';
 /** The event types the client always listens for on its EventSource. */
 const BUILTIN_EVENT_TYPES = [
     'message',
@@ -16,7 +17,7 @@ const BUILTIN_EVENT_TYPES = [
 ];
 const DEFAULTS = {
     autoConnect: true,
-    reconnectAttempts: 5,
+    reconnectAttempts: Number.POSITIVE_INFINITY,
     reconnectDelay: 1000,
     maxReconnectDelay: 30000,
     jitter: 0.5,
@@ -48,11 +49,14 @@ export class SSEClient {
     stateListeners = new Set();
     state;
     last = null;
-    source = null;
-    /** Event types with a listener on the current EventSource. */
-    sourceTypes = new Set();
-    /** Whether the current EventSource fired `open`. */
-    opened = false;
+    /** The current connection attempt or stream; also set while a token is being fetched. */
+    transport = null;
+    /** Counts connection attempts, so that a late token or transport callback is ignored. */
+    generation = 0;
+    /** Whether a connection attempt is under way (its token may still be on its way). */
+    opening = false;
+    /** The server's `retry:` hint (fetch transport), for the reconnect after an open stream. */
+    retryHint;
     /** Reconnects tried since the last successful open. */
     attempt = 0;
     reconnectTimer;
@@ -89,7 +93,7 @@ export class SSEClient {
      * reconnect; from `closed` or `error` it starts afresh, resuming from the last cursor.
      */
     connect() {
-        if (this.source !== null || this.reconnectTimer !== undefined) {
+        if (this.opening || this.reconnectTimer !== undefined) {
             return;
         }
         this.attempt = 0;
@@ -132,8 +136,8 @@ export class SSEClient {
             this.listeners.set(type, set);
         }
         set.add(handler);
-        if (this.source !== null && type !== '*') {
-            this.listen(this.source, wireType(type));
+        if (this.transport !== null && type !== '*') {
+            this.transport.listen(wireType(type));
         }
     };
     /** Removes a handler registered with {@link SSEClient.addEventListener}. */
@@ -157,54 +161,117 @@ export class SSEClient {
         };
     }
     open() {
-        const Impl = this.options.EventSource ??
-            globalThis.EventSource;
-        if (Impl === undefined) {
-            this.setState({
-                status: 'error',
-                error: { reason: 'unsupported', message: 'no EventSource implementation is available' },
-            });
-            return;
-        }
-        let source;
+        const generation = ++this.generation;
+        this.opening = true;
+        let token;
         try {
-            source = new Impl(this.streamUrl(), { withCredentials: this.options.withCredentials === true });
+            const option = this.options.token;
+            token = typeof option === 'function' ? option() : option;
         }
         catch (err) {
-            this.setState({
-                status: 'error',
-                error: { reason: 'unsupported', message: `the EventSource could not be created: ${String(err)}` },
-            });
+            this.tokenFailed(err);
             return;
         }
-        this.source = source;
-        this.opened = false;
-        this.sourceTypes.clear();
-        source.addEventListener('open', () => {
-            this.onOpen(source);
+        if (token instanceof Promise) {
+            token.then((value) => {
+                if (generation === this.generation && this.opening) {
+                    this.start(generation, value);
+                }
+            }, (err) => {
+                if (generation === this.generation && this.opening) {
+                    this.tokenFailed(err);
+                }
+            });
+        }
+        else {
+            this.start(generation, token);
+        }
+    }
+    tokenFailed(err) {
+        this.opening = false;
+        this.scheduleReconnect({
+            reason: 'token-failed',
+            message: `the token could not be had: ${err instanceof Error ? err.message : String(err)}`,
         });
+    }
+    start(generation, token) {
+        const transport = this.options.transport ?? 'eventsource';
+        const factory = transport === 'eventsource'
+            ? eventSourceTransport(this.options.EventSource, {
+                probe: this.options.probe,
+                fetch: this.options.fetch,
+            })
+            : transport === 'fetch'
+                ? fetchTransport({ fetch: this.options.fetch })
+                : transport;
+        const headers = { ...(this.options.headers ?? {}) };
+        const params = [];
+        if (token !== undefined && token !== '') {
+            if (transport === 'eventsource') {
+                params.push(`token=${encodeURIComponent(token)}`);
+            }
+            else {
+                headers['authorization'] = `Bearer ${token}`;
+            }
+        }
         const types = new Set([...BUILTIN_EVENT_TYPES, ...(this.options.eventTypes ?? [])]);
         for (const type of this.listeners.keys()) {
             if (type !== '*') {
                 types.add(wireType(type));
             }
         }
-        for (const type of types) {
-            this.listen(source, type);
+        const current = () => generation === this.generation && this.transport !== null;
+        this.retryHint = undefined;
+        try {
+            this.transport = factory({
+                url: this.streamUrl(params),
+                headers,
+                lastEventId: this.state.lastEventId,
+                withCredentials: this.options.withCredentials === true,
+                types,
+            }, {
+                open: () => {
+                    if (current()) {
+                        this.onOpen();
+                    }
+                },
+                event: (type, data, lastEventId) => {
+                    if (current()) {
+                        this.onEvent(type, data, lastEventId);
+                    }
+                },
+                retry: (ms) => {
+                    if (current()) {
+                        this.retryHint = ms;
+                    }
+                },
+                reconnecting: () => {
+                    if (current()) {
+                        this.onNativeReconnect();
+                    }
+                },
+                end: (end) => {
+                    if (current()) {
+                        this.onEnd(end);
+                    }
+                },
+            });
+        }
+        catch (err) {
+            this.opening = false;
+            this.transport = null;
+            this.setState({
+                status: 'error',
+                error: {
+                    reason: 'unsupported',
+                    message: err instanceof TransportUnsupported ? err.message : String(err),
+                },
+            });
         }
     }
-    listen(source, type) {
-        if (this.sourceTypes.has(type)) {
-            return;
-        }
-        this.sourceTypes.add(type);
-        source.addEventListener(type, (event) => {
-            this.onEvent(source, type, event);
-        });
-    }
-    streamUrl() {
+    streamUrl(extra) {
         const params = [];
-        const { channels, token } = this.options;
+        const { channels } = this.options;
         if (channels !== undefined && channels.length > 0) {
             params.push(`channels=${channels.map((c) => encodeURIComponent(c)).join(',')}`);
         }
@@ -212,36 +279,28 @@ export class SSEClient {
         if (cursor !== undefined && cursor !== '') {
             params.push(`lastEventId=${encodeURIComponent(cursor)}`);
         }
-        if (token !== undefined && token !== '') {
-            params.push(`token=${encodeURIComponent(token)}`);
-        }
-        return appendQuery(this.url, params);
+        return appendQuery(this.url, [...params, ...extra]);
     }
-    onOpen(source) {
-        if (source !== this.source) {
-            return;
-        }
-        this.opened = true;
+    onOpen() {
         this.attempt = 0;
         this.setState({ status: 'connected', reconnectAttempt: 0, error: undefined });
     }
-    onEvent(source, type, event) {
-        if (source !== this.source) {
-            return;
-        }
-        const message = event;
-        if (typeof message.data !== 'string') {
-            // Only a connection error is an `error` event without data; a server's `event: error`
-            // arrives as a MessageEvent.
-            if (type === 'error') {
-                this.onConnectionError(event);
-            }
-            return;
-        }
-        const { data, envelope } = decode(type, message.data, message.lastEventId);
+    /** The EventSource reconnects by itself after the server's `retry:`. */
+    onNativeReconnect() {
+        this.clearWatchdog();
+        this.watchdogMs = 0;
+        this.setState({
+            status: 'reconnecting',
+            reconnectAttempt: 1,
+            connectionId: undefined,
+            error: { reason: 'connection-lost', message: 'the stream ended or broke' },
+        });
+    }
+    onEvent(type, raw, lastEventId) {
+        const { data, envelope } = decode(type, raw, lastEventId);
         const patch = {};
-        if (typeof message.lastEventId === 'string' && message.lastEventId !== '') {
-            patch.lastEventId = message.lastEventId;
+        if (lastEventId !== '') {
+            patch.lastEventId = lastEventId;
         }
         if (type === 'connected' && isObject(data)) {
             const connected = data;
@@ -260,33 +319,82 @@ export class SSEClient {
             this.last = envelope;
         }
         this.setState(patch);
+        const generation = this.generation;
         this.emit(type, data, envelope);
-        if (type === 'refresh' && isObject(data) && data['reason'] === 'history-gap') {
+        const reason = type === 'refresh' && isObject(data) ? data['reason'] : undefined;
+        if (reason === 'history-gap') {
             this.emit('history-gap', data, envelope);
         }
         this.emit('*', data, envelope);
-    }
-    onConnectionError(event) {
-        const status = event.code;
-        const wasOpen = this.opened;
-        this.teardown();
-        const error = wasOpen
-            ? { reason: 'connection-lost', message: 'the stream ended or broke' }
-            : { reason: 'connection-failed', message: 'the stream could not be opened' };
-        if (typeof status === 'number') {
-            error.status = status;
-            error.message += ` (HTTP ${status})`;
+        if (reason === 'auth-expired' && generation === this.generation && this.transport !== null) {
+            // The server ends the stream next: reconnect at once with fresh credentials.
+            this.teardown();
+            this.attempt = 0;
+            this.scheduleReconnect({
+                reason: 'auth-expired',
+                message: 'the credentials expired or were revoked; reconnecting with a fresh token',
+            }, 0);
         }
-        this.scheduleReconnect(error);
+    }
+    /** The transport's connection is over: stop, or reconnect after the right delay. */
+    onEnd(end) {
+        this.teardown();
+        const body = isObject(end.body) ? end.body : {};
+        const code = typeof body['error'] === 'string' ? body['error'] : undefined;
+        const error = end.opened
+            ? { reason: 'connection-lost', message: end.message }
+            : { reason: 'connection-failed', message: end.message };
+        if (end.status !== undefined) {
+            error.status = end.status;
+        }
+        if (code !== undefined) {
+            error.code = code;
+        }
+        if (end.retryAfterMs !== undefined) {
+            error.retryAfter = end.retryAfterMs;
+        }
+        if (end.status === 204) {
+            this.attempt = 0;
+            this.setState({
+                status: 'closed',
+                reconnectAttempt: 0,
+                connectionId: undefined,
+                error: { ...error, reason: 'server-closed', message: 'the server asked not to reconnect (HTTP 204)' },
+            });
+            return;
+        }
+        if (end.status === 403 && code === 'banned') {
+            const banned = { ...error, reason: 'banned' };
+            if (typeof body['until'] === 'number') {
+                banned.until = body['until'];
+            }
+            if (typeof body['message'] === 'string') {
+                banned.message = body['message'];
+            }
+            this.attempt = 0;
+            this.setState({ status: 'error', reconnectAttempt: 0, connectionId: undefined, error: banned });
+            return;
+        }
+        let delay;
+        if (end.opened) {
+            // A stream that was open starts a fresh series; the server's `retry:` sets its delay
+            // (after a shutdown it carries the server's jitter).
+            this.attempt = 0;
+            delay = this.retryHint;
+        }
+        if (end.retryAfterMs !== undefined) {
+            delay = Math.max(end.retryAfterMs, backoffDelay(this.attempt + 1, this.options));
+        }
+        this.scheduleReconnect(error, delay);
     }
     armWatchdog() {
         this.clearWatchdog();
         if (this.watchdogMs > 0) {
-            const source = this.source;
+            const generation = this.generation;
             const ms = this.watchdogMs;
             this.watchdogTimer = setTimeout(() => {
                 this.watchdogTimer = undefined;
-                if (source !== this.source) {
+                if (generation !== this.generation || this.transport === null) {
                     return;
                 }
                 this.teardown();
@@ -297,7 +405,7 @@ export class SSEClient {
             }, ms);
         }
     }
-    scheduleReconnect(error) {
+    scheduleReconnect(error, delayMs) {
         if (this.attempt >= this.options.reconnectAttempts) {
             this.setState({
                 status: 'error',
@@ -308,7 +416,7 @@ export class SSEClient {
             return;
         }
         this.attempt += 1;
-        const delay = backoffDelay(this.attempt, this.options);
+        const delay = delayMs ?? backoffDelay(this.attempt, this.options);
         this.setState({
             status: 'reconnecting',
             reconnectAttempt: this.attempt,
@@ -323,12 +431,12 @@ export class SSEClient {
     teardown() {
         this.clearWatchdog();
         this.watchdogMs = 0;
-        if (this.source !== null) {
-            const source = this.source;
-            this.source = null;
-            this.opened = false;
-            this.sourceTypes.clear();
-            source.close();
+        this.opening = false;
+        this.generation += 1;
+        if (this.transport !== null) {
+            const transport = this.transport;
+            this.transport = null;
+            transport.close();
         }
     }
     clearWatchdog() {

@@ -7,6 +7,10 @@
  */
 export { SSEClient } from './client.js';
 export type { ConnectionError, ConnectionErrorReason, ConnectionState, ConnectionStatus, EventSourceConstructor, EventSourceLike, ListenerMethod, ListenerType, SSEClientOptions, SSEEventHandler, SSEEventMap, } from './client.js';
+export { EventStreamParser } from './parser.js';
+export type { ParsedEvent, ParserSink } from './parser.js';
+export { TransportUnsupported, eventSourceTransport, fetchTransport, parseRetryAfter, } from './transport.js';
+export type { EventSourceTransportOptions, FetchTransportOptions, Transport, TransportEnd, TransportFactory, TransportHandlers, TransportRequest, } from './transport.js';
 export { backoffDelay } from './backoff.js';
 export type { BackoffOptions } from './backoff.js';
 export type { BuiltinChannel, BuiltinEventType, CacheInvalidationData, ChannelName, ConnectedData, Envelope, ErrorBody, EventType, HeartbeatData, HistoryGapData, ResourceRefreshData, SSEMessage, Target, } from './types.js';

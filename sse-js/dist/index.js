@@ -6,4 +6,6 @@
  * @module
  */
 export { SSEClient } from './client.js';
+export { EventStreamParser } from './parser.js';
+export { TransportUnsupported, eventSourceTransport, fetchTransport, parseRetryAfter, } from './transport.js';
 export { backoffDelay } from './backoff.js';

@@ -11,12 +11,29 @@ import { SSEClient } from './client.js';
 /** The stream endpoint the hooks use when given no URL. */
 export const DEFAULT_SSE_URL = '/api/sse/stream';
 const registry = new Map();
+const functionIds = new WeakMap();
+let functionCount = 0;
+/** A value for the registry key: functions by identity (a token function, a transport). */
+function keyOf(value) {
+    if (typeof value !== 'function') {
+        return value ?? null;
+    }
+    let id = functionIds.get(value);
+    if (id === undefined) {
+        functionCount += 1;
+        id = functionCount;
+        functionIds.set(value, id);
+    }
+    return `function#${id}`;
+}
 /** The registry key: what makes two hook calls share a connection. */
 function connectionKey(url, options) {
     return JSON.stringify([
         url,
         options.channels ?? null,
-        options.token ?? null,
+        keyOf(options.token),
+        keyOf(options.transport),
+        options.headers ?? null,
         options.withCredentials === true,
     ]);
 }

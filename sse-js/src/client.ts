@@ -1,4 +1,13 @@
 import { backoffDelay } from './backoff.js';
+import {
+  type EventSourceConstructor,
+  type Transport,
+  type TransportEnd,
+  type TransportFactory,
+  TransportUnsupported,
+  eventSourceTransport,
+  fetchTransport,
+} from './transport.js';
 import type {
   ChannelName,
   ConnectedData,
@@ -19,18 +28,35 @@ export type ConnectionErrorReason =
   | 'connection-lost'
   /** No event (not even a heartbeat) arrived within the heartbeat timeout. */
   | 'heartbeat-timeout'
-  /** No `EventSource` implementation, or it rejected the URL. */
-  | 'unsupported';
+  /**
+   * The server ended the stream because the credentials expired or were revoked (a `refresh`
+   * event with reason `auth-expired`): the client reconnects at once with a fresh token.
+   */
+  | 'auth-expired'
+  /** The user is banned (HTTP 403 `banned`): the client stops; `until` says for how long. */
+  | 'banned'
+  /** The server answered 204 No Content: it asks the client not to reconnect, and it stops. */
+  | 'server-closed'
+  /** No `EventSource` (or `fetch`) implementation, or it rejected the URL. */
+  | 'unsupported'
+  /** The `token` function threw or its promise rejected. */
+  | 'token-failed';
 
 /** What went wrong, as found in {@link ConnectionState.error}. */
 export interface ConnectionError {
   reason: ConnectionErrorReason;
   message: string;
   /**
-   * The HTTP status of a refusal, when the EventSource implementation reports it. Browsers'
-   * EventSource does not; the `eventsource` package for Node does.
+   * The HTTP status of a refusal, when the transport sees it: the fetch transport always, the
+   * `eventsource` package for Node too; browsers' EventSource never.
    */
   status?: number;
+  /** The refusal's `error` code (`unauthorized`, `too_many_requests`, `banned`, ...). */
+  code?: string;
+  /** `Retry-After` of a 429 or 503, in milliseconds: the next attempt waits at least this. */
+  retryAfter?: number;
+  /** The end of a ban, in milliseconds since the Unix epoch. */
+  until?: number;
 }
 
 /** A snapshot of a client's connection. A new object is made for every change. */
@@ -71,29 +97,43 @@ export interface ListenerMethod {
   <T = any>(type: ListenerType, handler: SSEEventHandler<T>): void;
 }
 
-/** The part of an EventSource the client uses. */
-export interface EventSourceLike {
-  addEventListener(type: string, listener: (event: Event) => void): void;
-  close(): void;
-}
-
-/** A constructor of EventSources: the browser's, the `eventsource` package's, or a fake. */
-export type EventSourceConstructor = new (
-  url: string,
-  init?: { withCredentials?: boolean },
-) => EventSourceLike;
+export type { EventSourceConstructor, EventSourceLike } from './transport.js';
 
 /** Options of {@link SSEClient}. */
 export interface SSEClientOptions {
   /** Channels to subscribe to (`channels=` in the query); the endpoint's defaults if absent. */
   channels?: readonly ChannelName[];
-  /** Sent as `token=` in the query, for servers whose authenticator reads it. */
-  token?: string;
+  /**
+   * The credentials: a token, or a function asked for one before every connection attempt
+   * (every reconnect, and at once after an `auth-expired` refresh), which may return a
+   * promise. The EventSource transport sends it as `token=` in the query; the fetch transport
+   * as `Authorization: Bearer <token>`.
+   */
+  token?: string | (() => string | Promise<string>);
+  /**
+   * How to reach the stream: `'eventsource'` (the default: the browser's EventSource, or the
+   * `EventSource` option), `'fetch'` (a streaming fetch that sends headers and sees the
+   * status, `Retry-After` and `retry:`), or a {@link TransportFactory} of your own.
+   */
+  transport?: 'eventsource' | 'fetch' | TransportFactory;
+  /**
+   * With the EventSource transport, learn why a stream could not be opened by asking once more
+   * with `fetch` (default `true` where `fetch` exists): an EventSource hides the status of a
+   * refusal, so without it a ban (stop) or a 204 (stop) look like a 503 (retry).
+   */
+  probe?: boolean;
+  /** Headers for every request (the fetch transport only). */
+  headers?: Record<string, string>;
+  /** The fetch implementation of the fetch transport (default `globalThis.fetch`). */
+  fetch?: typeof fetch;
   /** A cursor to resume from on the first connect (e.g. one saved across page loads). */
   lastEventId?: string;
   /** Connect in the constructor (default `true`). */
   autoConnect?: boolean;
-  /** Reconnects tried after a failure before the state becomes `error` (default 5). */
+  /**
+   * Reconnects tried in a row after a failure before the state becomes `error` (default
+   * `Infinity`: keep trying, with the backoff capped at `maxReconnectDelay`).
+   */
   reconnectAttempts?: number;
   /** Nominal delay before the first reconnect, in ms (default 1000); doubles per attempt. */
   reconnectDelay?: number;
@@ -135,7 +175,7 @@ const BUILTIN_EVENT_TYPES: readonly string[] = [
 
 const DEFAULTS = {
   autoConnect: true,
-  reconnectAttempts: 5,
+  reconnectAttempts: Number.POSITIVE_INFINITY,
   reconnectDelay: 1000,
   maxReconnectDelay: 30000,
   jitter: 0.5,
@@ -173,11 +213,14 @@ export class SSEClient {
   private state: ConnectionState;
   private last: Envelope | null = null;
 
-  private source: EventSourceLike | null = null;
-  /** Event types with a listener on the current EventSource. */
-  private readonly sourceTypes = new Set<string>();
-  /** Whether the current EventSource fired `open`. */
-  private opened = false;
+  /** The current connection attempt or stream; also set while a token is being fetched. */
+  private transport: Transport | null = null;
+  /** Counts connection attempts, so that a late token or transport callback is ignored. */
+  private generation = 0;
+  /** Whether a connection attempt is under way (its token may still be on its way). */
+  private opening = false;
+  /** The server's `retry:` hint (fetch transport), for the reconnect after an open stream. */
+  private retryHint: number | undefined;
   /** Reconnects tried since the last successful open. */
   private attempt = 0;
   private reconnectTimer: Timer | undefined;
@@ -221,7 +264,7 @@ export class SSEClient {
    * reconnect; from `closed` or `error` it starts afresh, resuming from the last cursor.
    */
   connect(): void {
-    if (this.source !== null || this.reconnectTimer !== undefined) {
+    if (this.opening || this.reconnectTimer !== undefined) {
       return;
     }
     this.attempt = 0;
@@ -267,8 +310,8 @@ export class SSEClient {
       this.listeners.set(type, set);
     }
     set.add(handler);
-    if (this.source !== null && type !== '*') {
-      this.listen(this.source, wireType(type));
+    if (this.transport !== null && type !== '*') {
+      this.transport.listen(wireType(type));
     }
   };
 
@@ -295,56 +338,123 @@ export class SSEClient {
   }
 
   private open(): void {
-    const Impl =
-      this.options.EventSource ??
-      (globalThis as { EventSource?: EventSourceConstructor }).EventSource;
-    if (Impl === undefined) {
-      this.setState({
-        status: 'error',
-        error: { reason: 'unsupported', message: 'no EventSource implementation is available' },
-      });
-      return;
-    }
-    let source: EventSourceLike;
+    const generation = ++this.generation;
+    this.opening = true;
+    let token: string | Promise<string> | undefined;
     try {
-      source = new Impl(this.streamUrl(), { withCredentials: this.options.withCredentials === true });
+      const option = this.options.token;
+      token = typeof option === 'function' ? option() : option;
     } catch (err) {
-      this.setState({
-        status: 'error',
-        error: { reason: 'unsupported', message: `the EventSource could not be created: ${String(err)}` },
-      });
+      this.tokenFailed(err);
       return;
     }
-    this.source = source;
-    this.opened = false;
-    this.sourceTypes.clear();
-    source.addEventListener('open', () => {
-      this.onOpen(source);
+    if (token instanceof Promise) {
+      token.then(
+        (value) => {
+          if (generation === this.generation && this.opening) {
+            this.start(generation, value);
+          }
+        },
+        (err: unknown) => {
+          if (generation === this.generation && this.opening) {
+            this.tokenFailed(err);
+          }
+        },
+      );
+    } else {
+      this.start(generation, token);
+    }
+  }
+
+  private tokenFailed(err: unknown): void {
+    this.opening = false;
+    this.scheduleReconnect({
+      reason: 'token-failed',
+      message: `the token could not be had: ${err instanceof Error ? err.message : String(err)}`,
     });
+  }
+
+  private start(generation: number, token: string | undefined): void {
+    const transport = this.options.transport ?? 'eventsource';
+    const factory =
+      transport === 'eventsource'
+        ? eventSourceTransport(this.options.EventSource, {
+            probe: this.options.probe,
+            fetch: this.options.fetch,
+          })
+        : transport === 'fetch'
+          ? fetchTransport({ fetch: this.options.fetch })
+          : transport;
+    const headers: Record<string, string> = { ...(this.options.headers ?? {}) };
+    const params: string[] = [];
+    if (token !== undefined && token !== '') {
+      if (transport === 'eventsource') {
+        params.push(`token=${encodeURIComponent(token)}`);
+      } else {
+        headers['authorization'] = `Bearer ${token}`;
+      }
+    }
     const types = new Set([...BUILTIN_EVENT_TYPES, ...(this.options.eventTypes ?? [])]);
     for (const type of this.listeners.keys()) {
       if (type !== '*') {
         types.add(wireType(type));
       }
     }
-    for (const type of types) {
-      this.listen(source, type);
+    const current = () => generation === this.generation && this.transport !== null;
+    this.retryHint = undefined;
+    try {
+      this.transport = factory(
+        {
+          url: this.streamUrl(params),
+          headers,
+          lastEventId: this.state.lastEventId,
+          withCredentials: this.options.withCredentials === true,
+          types,
+        },
+        {
+          open: () => {
+            if (current()) {
+              this.onOpen();
+            }
+          },
+          event: (type, data, lastEventId) => {
+            if (current()) {
+              this.onEvent(type, data, lastEventId);
+            }
+          },
+          retry: (ms) => {
+            if (current()) {
+              this.retryHint = ms;
+            }
+          },
+          reconnecting: () => {
+            if (current()) {
+              this.onNativeReconnect();
+            }
+          },
+          end: (end) => {
+            if (current()) {
+              this.onEnd(end);
+            }
+          },
+        },
+      );
+    } catch (err) {
+      this.opening = false;
+      this.transport = null;
+      this.setState({
+        status: 'error',
+        error: {
+          reason: 'unsupported',
+          message: err instanceof TransportUnsupported ? err.message : String(err),
+        },
+      });
     }
   }
 
-  private listen(source: EventSourceLike, type: string): void {
-    if (this.sourceTypes.has(type)) {
-      return;
-    }
-    this.sourceTypes.add(type);
-    source.addEventListener(type, (event) => {
-      this.onEvent(source, type, event);
-    });
-  }
-
-  private streamUrl(): string {
+  private streamUrl(extra: string[]): string {
     const params: string[] = [];
-    const { channels, token } = this.options;
+    const { channels } = this.options;
     if (channels !== undefined && channels.length > 0) {
       params.push(`channels=${channels.map((c) => encodeURIComponent(c)).join(',')}`);
     }
@@ -352,38 +462,31 @@ export class SSEClient {
     if (cursor !== undefined && cursor !== '') {
       params.push(`lastEventId=${encodeURIComponent(cursor)}`);
     }
-    if (token !== undefined && token !== '') {
-      params.push(`token=${encodeURIComponent(token)}`);
-    }
-    return appendQuery(this.url, params);
+    return appendQuery(this.url, [...params, ...extra]);
   }
 
-  private onOpen(source: EventSourceLike): void {
-    if (source !== this.source) {
-      return;
-    }
-    this.opened = true;
+  private onOpen(): void {
     this.attempt = 0;
     this.setState({ status: 'connected', reconnectAttempt: 0, error: undefined });
   }
 
-  private onEvent(source: EventSourceLike, type: string, event: Event): void {
-    if (source !== this.source) {
-      return;
-    }
-    const message = event as Partial<MessageEvent>;
-    if (typeof message.data !== 'string') {
-      // Only a connection error is an `error` event without data; a server's `event: error`
-      // arrives as a MessageEvent.
-      if (type === 'error') {
-        this.onConnectionError(event);
-      }
-      return;
-    }
-    const { data, envelope } = decode(type, message.data, message.lastEventId);
+  /** The EventSource reconnects by itself after the server's `retry:`. */
+  private onNativeReconnect(): void {
+    this.clearWatchdog();
+    this.watchdogMs = 0;
+    this.setState({
+      status: 'reconnecting',
+      reconnectAttempt: 1,
+      connectionId: undefined,
+      error: { reason: 'connection-lost', message: 'the stream ended or broke' },
+    });
+  }
+
+  private onEvent(type: string, raw: string, lastEventId: string): void {
+    const { data, envelope } = decode(type, raw, lastEventId);
     const patch: Partial<ConnectionState> = {};
-    if (typeof message.lastEventId === 'string' && message.lastEventId !== '') {
-      patch.lastEventId = message.lastEventId;
+    if (lastEventId !== '') {
+      patch.lastEventId = lastEventId;
     }
     if (type === 'connected' && isObject(data)) {
       const connected = data as Partial<ConnectedData>;
@@ -402,35 +505,90 @@ export class SSEClient {
       this.last = envelope;
     }
     this.setState(patch);
+    const generation = this.generation;
     this.emit(type, data, envelope);
-    if (type === 'refresh' && isObject(data) && data['reason'] === 'history-gap') {
+    const reason = type === 'refresh' && isObject(data) ? data['reason'] : undefined;
+    if (reason === 'history-gap') {
       this.emit('history-gap', data, envelope);
     }
     this.emit('*', data, envelope);
+    if (reason === 'auth-expired' && generation === this.generation && this.transport !== null) {
+      // The server ends the stream next: reconnect at once with fresh credentials.
+      this.teardown();
+      this.attempt = 0;
+      this.scheduleReconnect(
+        {
+          reason: 'auth-expired',
+          message: 'the credentials expired or were revoked; reconnecting with a fresh token',
+        },
+        0,
+      );
+    }
   }
 
-  private onConnectionError(event: Event): void {
-    const status = (event as { code?: unknown }).code;
-    const wasOpen = this.opened;
+  /** The transport's connection is over: stop, or reconnect after the right delay. */
+  private onEnd(end: TransportEnd): void {
     this.teardown();
-    const error: ConnectionError = wasOpen
-      ? { reason: 'connection-lost', message: 'the stream ended or broke' }
-      : { reason: 'connection-failed', message: 'the stream could not be opened' };
-    if (typeof status === 'number') {
-      error.status = status;
-      error.message += ` (HTTP ${status})`;
+    const body = isObject(end.body) ? end.body : {};
+    const code = typeof body['error'] === 'string' ? body['error'] : undefined;
+    const error: ConnectionError = end.opened
+      ? { reason: 'connection-lost', message: end.message }
+      : { reason: 'connection-failed', message: end.message };
+    if (end.status !== undefined) {
+      error.status = end.status;
     }
-    this.scheduleReconnect(error);
+    if (code !== undefined) {
+      error.code = code;
+    }
+    if (end.retryAfterMs !== undefined) {
+      error.retryAfter = end.retryAfterMs;
+    }
+    if (end.status === 204) {
+      this.attempt = 0;
+      this.setState({
+        status: 'closed',
+        reconnectAttempt: 0,
+        connectionId: undefined,
+        error: { ...error, reason: 'server-closed', message: 'the server asked not to reconnect (HTTP 204)' },
+      });
+      return;
+    }
+    if (end.status === 403 && code === 'banned') {
+      const banned: ConnectionError = { ...error, reason: 'banned' };
+      if (typeof body['until'] === 'number') {
+        banned.until = body['until'];
+      }
+      if (typeof body['message'] === 'string') {
+        banned.message = body['message'];
+      }
+      this.attempt = 0;
+      this.setState({ status: 'error', reconnectAttempt: 0, connectionId: undefined, error: banned });
+      return;
+    }
+    let delay: number | undefined;
+    if (end.opened) {
+      // A stream that was open starts a fresh series; the server's `retry:` sets its delay
+      // (after a shutdown it carries the server's jitter).
+      this.attempt = 0;
+      delay = this.retryHint;
+    }
+    if (end.retryAfterMs !== undefined) {
+      delay = Math.max(
+        end.retryAfterMs,
+        backoffDelay(this.attempt + 1, this.options),
+      );
+    }
+    this.scheduleReconnect(error, delay);
   }
 
   private armWatchdog(): void {
     this.clearWatchdog();
     if (this.watchdogMs > 0) {
-      const source = this.source;
+      const generation = this.generation;
       const ms = this.watchdogMs;
       this.watchdogTimer = setTimeout(() => {
         this.watchdogTimer = undefined;
-        if (source !== this.source) {
+        if (generation !== this.generation || this.transport === null) {
           return;
         }
         this.teardown();
@@ -442,7 +600,7 @@ export class SSEClient {
     }
   }
 
-  private scheduleReconnect(error: ConnectionError): void {
+  private scheduleReconnect(error: ConnectionError, delayMs?: number): void {
     if (this.attempt >= this.options.reconnectAttempts) {
       this.setState({
         status: 'error',
@@ -453,7 +611,7 @@ export class SSEClient {
       return;
     }
     this.attempt += 1;
-    const delay = backoffDelay(this.attempt, this.options);
+    const delay = delayMs ?? backoffDelay(this.attempt, this.options);
     this.setState({
       status: 'reconnecting',
       reconnectAttempt: this.attempt,
@@ -469,12 +627,12 @@ export class SSEClient {
   private teardown(): void {
     this.clearWatchdog();
     this.watchdogMs = 0;
-    if (this.source !== null) {
-      const source = this.source;
-      this.source = null;
-      this.opened = false;
-      this.sourceTypes.clear();
-      source.close();
+    this.opening = false;
+    this.generation += 1;
+    if (this.transport !== null) {
+      const transport = this.transport;
+      this.transport = null;
+      transport.close();
     }
   }
 

@@ -19,6 +19,23 @@ export type {
   SSEEventHandler,
   SSEEventMap,
 } from './client.js';
+export { EventStreamParser } from './parser.js';
+export type { ParsedEvent, ParserSink } from './parser.js';
+export {
+  TransportUnsupported,
+  eventSourceTransport,
+  fetchTransport,
+  parseRetryAfter,
+} from './transport.js';
+export type {
+  EventSourceTransportOptions,
+  FetchTransportOptions,
+  Transport,
+  TransportEnd,
+  TransportFactory,
+  TransportHandlers,
+  TransportRequest,
+} from './transport.js';
 export { backoffDelay } from './backoff.js';
 export type { BackoffOptions } from './backoff.js';
 export type {

@@ -52,12 +52,31 @@ interface Entry {
 
 const registry = new Map<string, Entry>();
 
+const functionIds = new WeakMap<object, number>();
+let functionCount = 0;
+
+/** A value for the registry key: functions by identity (a token function, a transport). */
+function keyOf(value: unknown): unknown {
+  if (typeof value !== 'function') {
+    return value ?? null;
+  }
+  let id = functionIds.get(value);
+  if (id === undefined) {
+    functionCount += 1;
+    id = functionCount;
+    functionIds.set(value, id);
+  }
+  return `function#${id}`;
+}
+
 /** The registry key: what makes two hook calls share a connection. */
 function connectionKey(url: string, options: UseSSEOptions): string {
   return JSON.stringify([
     url,
     options.channels ?? null,
-    options.token ?? null,
+    keyOf(options.token),
+    keyOf(options.transport),
+    options.headers ?? null,
     options.withCredentials === true,
   ]);
 }

@@ -19,6 +19,11 @@ const SSE_JS: &[(&str, &str)] = &[
         include_str!("../../../sse-js/dist/backoff.js"),
     ),
     ("types.js", include_str!("../../../sse-js/dist/types.js")),
+    ("parser.js", include_str!("../../../sse-js/dist/parser.js")),
+    (
+        "transport.js",
+        include_str!("../../../sse-js/dist/transport.js"),
+    ),
 ];
 
 /// `GET /`.

@@ -164,6 +164,9 @@ test('an admin bans a user from the panel: the stream ends everywhere and reconn
   assert.match(instance, /^[0-9a-f]{16}$/);
   await bobsRow.first().getByRole('button', { name: 'Ban 10 min' }).click();
   await bob.waitForSelector('#status:not([data-status="connected"])', { timeout: 5_000 });
+  // The page's EventSource is refused; the client's probe finds the ban, and it stops.
+  await bob.waitForSelector('#status[data-status="error"][data-reason="banned"]', { timeout: 10_000 });
+  assert.equal(await bob.locator('#status').textContent(), 'error (banned)');
   await bobsRow.first().waitFor({ state: 'detached', timeout: 5_000 });
   const rows = await api(demo.url, 'GET', '/api/sse/connections', 'admin-token');
   assert.deepEqual(rows.filter((row) => row.userId === '3'), []);
@@ -176,4 +179,33 @@ test('an admin bans a user from the panel: the stream ends everywhere and reconn
   assert.equal(lifted.status, 200);
   await lifted.body.cancel();
   await admin.context().close();
+});
+
+test('the fetch transport sends a bearer header from a token function and receives a toast', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(`${demo.url}/style.css`);
+  await page.evaluate(async () => {
+    const { SSEClient } = await import('/sse-js/index.js');
+    window.toasts = [];
+    window.asked = 0;
+    window.client = new SSEClient('/api/sse/stream', {
+      transport: 'fetch',
+      channels: ['toasts'],
+      token: async () => { window.asked += 1; return 'alice-token'; },
+    });
+    window.client.addEventListener('toast', (data) => window.toasts.push(data.message));
+  });
+  await page.waitForFunction(() => window.client.connectionState.connectionId !== undefined, null, { timeout: 10_000 });
+  const rows = await api(demo.url, 'GET', '/api/sse/connections', 'admin-token');
+  const id = await page.evaluate(() => window.client.connectionState.connectionId);
+  assert.equal(rows.find((row) => row.id === id)?.userId, '2');
+  await api(demo.url, 'POST', '/api/sse/publish', 'admin-token', {
+    channel: 'toasts', event: 'toast', data: { message: 'by fetch', type: 'info' },
+    target: 'user-specific', targetUsers: [2],
+  });
+  await page.waitForFunction(() => window.toasts.length === 1, null, { timeout: 5_000 });
+  assert.deepEqual(await page.evaluate(() => [window.toasts, window.asked]), [['by fetch'], 1]);
+  await page.evaluate(() => window.client.close());
+  await context.close();
 });

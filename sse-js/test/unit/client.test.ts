@@ -14,7 +14,7 @@ import { FakeEventSource, connectedEnvelope, envelope } from './fake-event-sourc
 const URL = '/api/sse/stream';
 
 function client(options: SSEClientOptions = {}): SSEClient {
-  return new SSEClient(URL, { EventSource: FakeEventSource, ...options });
+  return new SSEClient(URL, { EventSource: FakeEventSource, probe: false, ...options });
 }
 
 /** Records every state the client goes through. */
@@ -366,11 +366,31 @@ describe('history gap', () => {
 });
 
 describe('reconnecting', () => {
+  it("leaves the first reconnect of an open stream to the EventSource (it applies the server's retry:)", () => {
+    const c = client({ channels: ['toasts'], token: 't1' });
+    const source = openConnected();
+    source.emit('toast', envelope('toasts', 'toast', {}), { id: '5-10-0' });
+    source.fail();
+    expect(source.closed).toBe(false);
+    expect(FakeEventSource.instances).toHaveLength(1);
+    expect(c.connectionState).toEqual({
+      status: 'reconnecting',
+      reconnectAttempt: 1,
+      lastEventId: '5-10-0',
+      error: { reason: 'connection-lost', message: 'the stream ended or broke' },
+    });
+    source.open();
+    expect(c.connectionState.status).toBe('connected');
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
   it('resumes from the last cursor on its own reconnects', () => {
     const c = client({ channels: ['toasts'], token: 't1' });
     const source = openConnected();
     source.emit('toast', envelope('toasts', 'toast', {}), { id: '5-10-0' });
     source.emit('toast', envelope('toasts', 'toast', {}), { id: '5-11-2' });
+    source.fail();
+    // The EventSource's own reconnect fails too: the client takes over.
     source.fail();
     expect(source.closed).toBe(true);
     vi.advanceTimersByTime(750);
@@ -382,7 +402,7 @@ describe('reconnecting', () => {
       status: 'reconnecting',
       reconnectAttempt: 1,
       lastEventId: '5-11-2',
-      error: { reason: 'connection-lost', message: 'the stream ended or broke' },
+      error: { reason: 'connection-failed', message: 'the stream could not be opened' },
     });
   });
 
@@ -467,6 +487,7 @@ describe('reconnecting', () => {
     expect(c.connectionState.reconnectAttempt).toBe(2);
     openConnected();
     expect(c.connectionState.reconnectAttempt).toBe(0);
+    FakeEventSource.latest.fail();
     FakeEventSource.latest.fail();
     expect(c.connectionState.reconnectAttempt).toBe(1);
     vi.advanceTimersByTime(749);

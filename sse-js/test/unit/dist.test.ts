@@ -23,7 +23,15 @@ describe('dist', () => {
   const files = readdirSync(dist).filter((file) => file.endsWith('.js')).sort();
 
   it('holds the emitted modules and their declarations', () => {
-    expect(files).toEqual(['backoff.js', 'client.js', 'index.js', 'react.js', 'types.js']);
+    expect(files).toEqual([
+      'backoff.js',
+      'client.js',
+      'index.js',
+      'parser.js',
+      'react.js',
+      'transport.js',
+      'types.js',
+    ]);
     for (const file of files) {
       expect(existsSync(join(dist, file.replace(/\.js$/, '.d.ts')))).toBe(true);
     }
@@ -48,7 +56,9 @@ describe('dist', () => {
       'backoff.js': [],
       'client.js': [],
       'index.js': [],
+      'parser.js': [],
       'react.js': ['react'],
+      'transport.js': [],
       'types.js': [],
     });
   });

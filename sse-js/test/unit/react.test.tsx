@@ -11,6 +11,7 @@ const URL = '/api/sse/stream';
 const OPTIONS: UseSSEOptions = {
   channels: ['notifications', 'toasts'],
   EventSource: FakeEventSource,
+  probe: false,
 };
 
 /** Lets the registry's deferred close run. */
@@ -37,6 +38,7 @@ function Toasts({ name, onToast }: { name: string; onToast?: (data: unknown) => 
     channels: ['notifications', 'toasts'],
     autoConnect: true,
     EventSource: FakeEventSource,
+  probe: false,
   });
   const [message, setMessage] = useState('');
   useEffect(() => {
@@ -256,6 +258,7 @@ describe('useSSEAlerts', () => {
   }) {
     const { alerts } = useSSEAlerts<Alert>(undefined, {
       EventSource: FakeEventSource,
+  probe: false,
       ...(onInvalidate ? { onInvalidate } : {}),
     });
     return (
@@ -342,6 +345,7 @@ describe('useSSEAlerts', () => {
     function Refetching() {
       const result = useSSEAlerts<Alert>('/custom/stream', {
         EventSource: FakeEventSource,
+  probe: false,
         initialAlerts: [{ id: 'a', message: 'from the page' }],
       });
       setAlerts = result.setAlerts;

@@ -23,8 +23,9 @@ function connect() {
   const client = new SSEClient('/api/sse/stream?presence=true', { reconnectDelay: 500, reconnectAttempts: 10 });
   state.client = client;
   client.onStateChange((s) => {
-    $('#status').textContent = s.status;
+    $('#status').textContent = s.error?.reason === 'banned' ? `${s.status} (banned)` : s.status;
     $('#status').dataset.status = s.status;
+    $('#status').dataset.reason = s.error?.reason ?? '';
     if (s.status === 'connected') loadOnline();
   });
   client.addEventListener('toast', showToast);

@@ -1,0 +1,385 @@
+/**
+ * How the client reaches the stream: the browser's EventSource (the default), or a streaming
+ * `fetch` that can send headers and sees the status, `Retry-After` and `retry:` fields.
+ *
+ * @module
+ */
+
+import { EventStreamParser } from './parser.js';
+
+/** One connection attempt, as the client asks for it. */
+export interface TransportRequest {
+  /** The stream URL with the client's query parameters. */
+  url: string;
+  /** Headers to send (the fetch transport only: an EventSource cannot send any). */
+  headers: Record<string, string>;
+  /** The cursor to resume from, sent as `Last-Event-ID` by the fetch transport. */
+  lastEventId?: string;
+  /** Send cookies on cross-origin requests. */
+  withCredentials: boolean;
+  /** The event types to deliver (besides `open` and the end). */
+  types: ReadonlySet<string>;
+}
+
+/** Why a transport's connection ended. */
+export interface TransportEnd {
+  /** Whether the stream had opened (HTTP 200 with an event stream) before it ended. */
+  opened: boolean;
+  /** The HTTP status of a refusal, when the transport can see it. */
+  status?: number;
+  /** `Retry-After` of a 429 or 503, in milliseconds. */
+  retryAfterMs?: number;
+  /** The refusal's JSON body (`{"error","message",...}`), when there was one. */
+  body?: unknown;
+  /** What happened, in words. */
+  message: string;
+}
+
+/** What a transport reports to the client. */
+export interface TransportHandlers {
+  open(): void;
+  event(type: string, data: string, lastEventId: string): void;
+  /** A `retry:` field (the fetch transport; an EventSource applies it itself). */
+  retry(ms: number): void;
+  /**
+   * The stream ended and the transport reconnects by itself (an EventSource whose open stream
+   * ended: it waits the server's `retry:` and sends `Last-Event-ID`); `open` follows when it
+   * succeeds, `end` when it gives up.
+   */
+  reconnecting(): void;
+  /** The connection is over for good; the client decides what comes next. */
+  end(end: TransportEnd): void;
+}
+
+/** A live connection attempt. */
+export interface Transport {
+  /** Starts delivering events of `type` too (a listener was added). */
+  listen(type: string): void;
+  /** Ends the connection; no handler is called after this. */
+  close(): void;
+}
+
+/** Makes transports: {@link eventSourceTransport}, {@link fetchTransport}, or a test's own. */
+export type TransportFactory = (request: TransportRequest, handlers: TransportHandlers) => Transport;
+
+/** The part of an EventSource the client uses. */
+export interface EventSourceLike {
+  readonly readyState?: number;
+  addEventListener(type: string, listener: (event: Event) => void): void;
+  close(): void;
+}
+
+/** A constructor of EventSources: the browser's, the `eventsource` package's, or a fake. */
+export type EventSourceConstructor = new (
+  url: string,
+  init?: { withCredentials?: boolean },
+) => EventSourceLike;
+
+const CLOSED = 2;
+
+/** Options of {@link eventSourceTransport}. */
+export interface EventSourceTransportOptions {
+  /**
+   * Learn why a stream could not be opened by asking once more with `fetch` (default `true`
+   * where `fetch` exists): an EventSource hides the status and body of a refusal, so without
+   * this the client cannot tell a ban or a 204 (stop) from a 503 (retry). The probe is made
+   * only after a failure, and is closed at once if the server opens a stream for it.
+   */
+  probe?: boolean;
+  /** The fetch of the probe (default `globalThis.fetch`). */
+  fetch?: typeof fetch;
+}
+
+/**
+ * The EventSource transport: `Impl` (default `globalThis.EventSource`) on the request's URL.
+ *
+ * An EventSource sends no headers (the token goes in the query) and does not show the status
+ * of a refusal (the `eventsource` package for Node adds it as `code`; otherwise a probe finds
+ * it, see {@link EventSourceTransportOptions.probe}); it applies `retry:` itself when an open
+ * stream ends, reconnecting with `Last-Event-ID`.
+ */
+export function eventSourceTransport(
+  Impl?: EventSourceConstructor,
+  options: EventSourceTransportOptions = {},
+): TransportFactory {
+  return (request, handlers) => {
+    const Source =
+      Impl ?? (globalThis as { EventSource?: EventSourceConstructor }).EventSource;
+    if (Source === undefined) {
+      throw new TransportUnsupported('no EventSource implementation is available');
+    }
+    let source: EventSourceLike;
+    try {
+      source = new Source(request.url, { withCredentials: request.withCredentials });
+    } catch (err) {
+      throw new TransportUnsupported(`the EventSource could not be created: ${String(err)}`);
+    }
+    let live = true;
+    let opened = false;
+    const listened = new Set<string>();
+    const listen = (type: string): void => {
+      if (listened.has(type)) {
+        return;
+      }
+      listened.add(type);
+      source.addEventListener(type, (event) => {
+        if (!live) {
+          return;
+        }
+        const message = event as Partial<MessageEvent>;
+        if (typeof message.data !== 'string') {
+          // Only a connection error is an `error` event without data; a server's `event:
+          // error` arrives as a MessageEvent.
+          if (type === 'error') {
+            onError(event);
+          }
+          return;
+        }
+        handlers.event(type, message.data, message.lastEventId ?? '');
+      });
+    };
+    const onError = (event: Event): void => {
+      const status = (event as { code?: unknown }).code;
+      if (opened && source.readyState !== CLOSED && typeof status !== 'number') {
+        // The stream ended; the EventSource reconnects after the server's `retry:`.
+        opened = false;
+        handlers.reconnecting();
+        return;
+      }
+      live = false;
+      source.close();
+      const end: TransportEnd = {
+        opened,
+        message: opened ? 'the stream ended or broke' : 'the stream could not be opened',
+      };
+      if (typeof status === 'number') {
+        end.status = status;
+        end.message += ` (HTTP ${status})`;
+      }
+      const doFetch = options.fetch ?? (globalThis as { fetch?: typeof fetch }).fetch;
+      if (opened || options.probe === false || doFetch === undefined) {
+        handlers.end(end);
+        return;
+      }
+      void probe(doFetch, request, probing.signal).then(
+        (found) => {
+          if (!closed) {
+            handlers.end(found ?? end);
+          }
+        },
+        () => {
+          if (!closed) {
+            handlers.end(end);
+          }
+        },
+      );
+    };
+    let closed = false;
+    const probing = new AbortController();
+    source.addEventListener('open', () => {
+      if (live) {
+        opened = true;
+        handlers.open();
+      }
+    });
+    listen('error');
+    for (const type of request.types) {
+      listen(type);
+    }
+    return {
+      listen,
+      close() {
+        live = false;
+        closed = true;
+        probing.abort();
+        source.close();
+      },
+    };
+  };
+}
+
+/**
+ * Asks the stream URL once with `fetch` why it refuses: the refusal's status, `Retry-After`
+ * and body; `undefined` when it opens a stream (closed at once) or cannot be reached.
+ */
+async function probe(
+  doFetch: typeof fetch,
+  request: TransportRequest,
+  signal: AbortSignal,
+): Promise<TransportEnd | undefined> {
+  const abort = new AbortController();
+  const onAbort = () => abort.abort();
+  signal.addEventListener('abort', onAbort);
+  const timer = setTimeout(onAbort, 5000);
+  try {
+    const response = await doFetch(request.url, {
+      headers: { accept: 'text/event-stream' },
+      cache: 'no-store',
+      credentials: request.withCredentials ? 'include' : 'same-origin',
+      signal: abort.signal,
+    });
+    const contentType = response.headers.get('content-type') ?? '';
+    if (response.status === 200 && contentType.toLowerCase().startsWith('text/event-stream')) {
+      abort.abort();
+      return undefined;
+    }
+    return await refusal(response);
+  } finally {
+    clearTimeout(timer);
+    signal.removeEventListener('abort', onAbort);
+  }
+}
+
+/** Options of {@link fetchTransport}. */
+export interface FetchTransportOptions {
+  /** The fetch implementation (default `globalThis.fetch`). */
+  fetch?: typeof fetch;
+}
+
+/**
+ * The fetch transport: a streaming `fetch` parsed by the rules of the HTML standard. It sends
+ * the request's headers (`Authorization` for a bearer token) and `Last-Event-ID`, sees the
+ * status, the `Retry-After` header and the JSON body of a refusal, and reports `retry:`
+ * fields; every reconnect is the client's.
+ */
+export function fetchTransport(options: FetchTransportOptions = {}): TransportFactory {
+  return (request, handlers) => {
+    const doFetch = options.fetch ?? (globalThis as { fetch?: typeof fetch }).fetch;
+    if (doFetch === undefined) {
+      throw new TransportUnsupported('no fetch implementation is available');
+    }
+    const abort = new AbortController();
+    const types = new Set(request.types);
+    let live = true;
+    let opened = false;
+    const finish = (end: TransportEnd): void => {
+      if (live) {
+        live = false;
+        handlers.end(end);
+      }
+    };
+    const headers: Record<string, string> = {
+      accept: 'text/event-stream',
+      ...request.headers,
+    };
+    if (request.lastEventId !== undefined && request.lastEventId !== '') {
+      headers['last-event-id'] = request.lastEventId;
+    }
+    void (async () => {
+      let response: Response;
+      try {
+        response = await doFetch(request.url, {
+          headers,
+          cache: 'no-store',
+          credentials: request.withCredentials ? 'include' : 'same-origin',
+          signal: abort.signal,
+        });
+      } catch (err) {
+        finish({ opened: false, message: `the stream could not be opened: ${describe(err)}` });
+        return;
+      }
+      if (!live) {
+        return;
+      }
+      const contentType = response.headers.get('content-type') ?? '';
+      if (response.status !== 200 || !contentType.toLowerCase().startsWith('text/event-stream')) {
+        finish(await refusal(response));
+        return;
+      }
+      if (response.body === null) {
+        finish({ opened: false, status: 200, message: 'the response has no body' });
+        return;
+      }
+      opened = true;
+      handlers.open();
+      const parser = new EventStreamParser(
+        {
+          event: (event) => {
+            if (live && types.has(event.type)) {
+              handlers.event(event.type, event.data, event.lastEventId);
+            }
+          },
+          retry: (ms) => {
+            if (live) {
+              handlers.retry(ms);
+            }
+          },
+        },
+        request.lastEventId ?? '',
+      );
+      const reader = response.body.getReader();
+      const decoder = new TextDecoder();
+      try {
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done || !live) {
+            break;
+          }
+          parser.feed(decoder.decode(value, { stream: true }));
+        }
+        parser.feed(decoder.decode());
+        finish({ opened: true, message: 'the stream ended' });
+      } catch (err) {
+        finish({ opened, message: `the stream broke: ${describe(err)}` });
+      } finally {
+        if (!live) {
+          reader.cancel().catch(() => {});
+        }
+      }
+    })();
+    return {
+      listen(type) {
+        types.add(type);
+      },
+      close() {
+        live = false;
+        abort.abort();
+      },
+    };
+  };
+}
+
+/** The end of a refused request: status, `Retry-After` and the JSON body if any. */
+async function refusal(response: Response): Promise<TransportEnd> {
+  const end: TransportEnd = {
+    opened: false,
+    status: response.status,
+    message:
+      response.status === 200
+        ? 'the response is not an event stream'
+        : `the stream could not be opened (HTTP ${response.status})`,
+  };
+  const retryAfter = parseRetryAfter(response.headers.get('retry-after'));
+  if (retryAfter !== undefined) {
+    end.retryAfterMs = retryAfter;
+  }
+  try {
+    const text = await response.text();
+    if (text !== '') {
+      end.body = JSON.parse(text);
+    }
+  } catch {
+    // No body, or not JSON.
+  }
+  return end;
+}
+
+/** `Retry-After` in milliseconds: delay-seconds or an HTTP date. */
+export function parseRetryAfter(value: string | null, now: number = Date.now()): number | undefined {
+  if (value === null) {
+    return undefined;
+  }
+  const trimmed = value.trim();
+  if (/^[0-9]+$/.test(trimmed)) {
+    return Number.parseInt(trimmed, 10) * 1000;
+  }
+  const date = Date.parse(trimmed);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** The transport cannot run here (no EventSource or fetch, or a URL it rejects). */
+export class TransportUnsupported extends Error {}
