@@ -25,3 +25,4 @@ export interface BackoffOptions {
  * @param random - a source of numbers in [0, 1); `Math.random` by default.
  */
 export declare function backoffDelay(attempt: number, options: BackoffOptions, random?: () => number): number;
+//# sourceMappingURL=backoff.d.ts.map

@@ -21,3 +21,4 @@ export function backoffDelay(attempt, options, random = Math.random) {
     const jitter = Math.min(1, Math.max(0, options.jitter));
     return Math.max(0, Math.round(nominal * (1 - jitter * random())));
 }
+//# sourceMappingURL=backoff.js.map

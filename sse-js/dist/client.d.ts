@@ -216,3 +216,4 @@ export declare class SSEClient {
     private emit;
     private setState;
 }
+//# sourceMappingURL=client.d.ts.map

@@ -557,3 +557,4 @@ function report(err) {
         console.error(err);
     }
 }
+//# sourceMappingURL=client.js.map

@@ -1,7 +1,8 @@
 /**
- * sse-js: the browser client of the universal SSE system.
+ * @universal-sse/client: the browser client of the universal SSE system.
  *
- * Framework-free; the React hooks live in `sse-js/react`.
+ * Framework-free; the React hooks live in `@universal-sse/client/react`, the test helpers in
+ * `@universal-sse/client/testing`.
  *
  * @module
  */
@@ -14,3 +15,4 @@ export type { EventSourceTransportOptions, FetchTransportOptions, Transport, Tra
 export { backoffDelay } from './backoff.js';
 export type { BackoffOptions } from './backoff.js';
 export type { BuiltinChannel, BuiltinEventType, CacheInvalidationData, ChannelName, ConnectedData, Envelope, ErrorBody, EventType, HeartbeatData, HistoryGapData, ResourceRefreshData, SSEMessage, Target, } from './types.js';
+//# sourceMappingURL=index.d.ts.map

@@ -1,7 +1,8 @@
 /**
- * sse-js: the browser client of the universal SSE system.
+ * @universal-sse/client: the browser client of the universal SSE system.
  *
- * Framework-free; the React hooks live in `sse-js/react`.
+ * Framework-free; the React hooks live in `@universal-sse/client/react`, the test helpers in
+ * `@universal-sse/client/testing`.
  *
  * @module
  */
@@ -9,3 +10,4 @@ export { SSEClient } from './client.js';
 export { EventStreamParser } from './parser.js';
 export { TransportUnsupported, eventSourceTransport, fetchTransport, parseRetryAfter, } from './transport.js';
 export { backoffDelay } from './backoff.js';
+//# sourceMappingURL=index.js.map

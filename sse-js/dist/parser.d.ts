@@ -47,3 +47,4 @@ export declare class EventStreamParser {
     private line;
     private dispatch;
 }
+//# sourceMappingURL=parser.d.ts.map

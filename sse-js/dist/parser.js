@@ -128,3 +128,4 @@ export class EventStreamParser {
         this.sink.event({ type, data, lastEventId: this.lastEventId });
     }
 }
+//# sourceMappingURL=parser.js.map

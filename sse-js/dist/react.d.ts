@@ -93,3 +93,4 @@ export interface UseSSEAlertsResult<T extends object = Record<string, unknown>> 
  * ```
  */
 export declare function useSSEAlerts<T extends object = Record<string, unknown>>(url?: string, options?: UseSSEAlertsOptions<T>): UseSSEAlertsResult<T>;
+//# sourceMappingURL=react.d.ts.map

@@ -300,3 +300,4 @@ class AlertStore {
 function isObject(value) {
     return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
+//# sourceMappingURL=react.js.map

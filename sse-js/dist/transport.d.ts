@@ -102,3 +102,4 @@ export declare function parseRetryAfter(value: string | null, now?: number): num
 /** The transport cannot run here (no EventSource or fetch, or a URL it rejects). */
 export declare class TransportUnsupported extends Error {
 }
+//# sourceMappingURL=transport.d.ts.map

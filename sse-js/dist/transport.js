@@ -279,3 +279,4 @@ function describe(err) {
 /** The transport cannot run here (no EventSource or fetch, or a URL it rejects). */
 export class TransportUnsupported extends Error {
 }
+//# sourceMappingURL=transport.js.map

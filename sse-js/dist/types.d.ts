@@ -123,3 +123,4 @@ export interface ErrorBody {
     /** A human-readable explanation. */
     message: string;
 }
+//# sourceMappingURL=types.d.ts.map

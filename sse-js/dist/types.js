@@ -6,3 +6,4 @@
  * @module
  */
 export {};
+//# sourceMappingURL=types.js.map

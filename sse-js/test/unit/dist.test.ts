@@ -29,6 +29,7 @@ describe('dist', () => {
       'index.js',
       'parser.js',
       'react.js',
+      'testing.js',
       'transport.js',
       'types.js',
     ]);
@@ -58,6 +59,7 @@ describe('dist', () => {
       'index.js': [],
       'parser.js': [],
       'react.js': ['react'],
+      'testing.js': [],
       'transport.js': [],
       'types.js': [],
     });
