@@ -1,12 +1,12 @@
 /**
- * React hooks over {@link SSEClient}: `useSSE` and `useSSEAlerts`.
+ * React hooks over {@link SSEClient}: `useSSE`, `useSSEEvent` and `useSSEAlerts`.
  *
- * Every component of a page that calls a hook with the same URL, channels, token and
- * `withCredentials` shares one connection; the last one to unmount closes it.
+ * Every component of a page that calls a hook with the same URL, channels, credentials,
+ * transport and `withCredentials` shares one connection; the last one to unmount closes it.
  *
  * @module
  */
-import { useCallback, useEffect, useRef, useState } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState, useSyncExternalStore } from 'react';
 import { SSEClient } from './client.js';
 /** The stream endpoint the hooks use when given no URL. */
 export const DEFAULT_SSE_URL = '/api/sse/stream';
@@ -40,7 +40,8 @@ function connectionKey(url, options) {
 function acquire(key, url, options) {
     let entry = registry.get(key);
     if (entry === undefined) {
-        entry = { client: new SSEClient(url, { ...options, autoConnect: false }), refs: 0 };
+        const { enabled: _enabled, ...clientOptions } = options;
+        entry = { client: new SSEClient(url, { ...clientOptions, autoConnect: false }), refs: 0 };
         registry.set(key, entry);
     }
     entry.refs += 1;
@@ -70,9 +71,40 @@ function initialState(options) {
         ...(options.lastEventId ? { lastEventId: options.lastEventId } : {}),
     };
 }
+const CLOSED = Object.freeze({ status: 'closed', reconnectAttempt: 0 });
+/** The shared connection of `key`, held while the component is subscribed to it. */
+function useConnection(key, url, options) {
+    // Options are read when the key changes; the other options only matter to the first user.
+    const optionsRef = useRef(options);
+    optionsRef.current = options;
+    const subscribe = useCallback((onChange) => {
+        if (key === null || url === null) {
+            return () => { };
+        }
+        const entry = acquire(key, url, optionsRef.current);
+        const unsubscribe = entry.client.onStateChange(onChange);
+        const onAny = (_data, envelope) => {
+            if (envelope.event !== 'heartbeat') {
+                onChange();
+            }
+        };
+        entry.client.addEventListener('*', onAny);
+        return () => {
+            unsubscribe();
+            entry.client.removeEventListener('*', onAny);
+            release(key, entry);
+        };
+    }, [key, url]);
+    const client = useCallback(() => (key === null ? null : (registry.get(key)?.client ?? null)), [key]);
+    return { subscribe, client };
+}
 /**
  * Connects the component to an SSE stream, sharing the connection with every other component
- * that uses the same URL and options.
+ * that uses the same URL and options. A `null` URL, or `enabled: false`, holds no connection.
+ *
+ * The state is read with `useSyncExternalStore`: the component re-renders when the connection
+ * state changes and when an event other than a heartbeat arrives (`lastEvent`). A component
+ * that only handles events should use {@link useSSEEvent}, which never re-renders it.
  *
  * @example
  * ```tsx
@@ -88,45 +120,40 @@ function initialState(options) {
  * ```
  */
 export function useSSE(url = DEFAULT_SSE_URL, options = {}) {
-    const key = connectionKey(url, options);
-    const [connectionState, setConnectionState] = useState(() => registry.get(key)?.client.connectionState ?? initialState(options));
-    const [lastEvent, setLastEvent] = useState(() => registry.get(key)?.client.lastEvent ?? null);
+    const enabled = url !== null && options.enabled !== false;
+    const key = enabled ? connectionKey(url, options) : null;
+    const { subscribe, client } = useConnection(key, enabled ? url : null, options);
+    // The state before the connection is held (the first render), stable for the key.
+    const initial = useMemo(() => (key === null ? CLOSED : Object.freeze(initialState(options))), 
+    // Computed once per key, like the connection.
+    [key]);
+    const connectionState = useSyncExternalStore(subscribe, () => client()?.connectionState ?? initial, () => initial);
+    const lastEvent = useSyncExternalStore(subscribe, () => client()?.lastEvent ?? null, () => null);
     const clientRef = useRef(null);
     // type -> the component's handler -> the wrapper registered on the shared client. Wrappers
     // keep two components that register the same function from removing each other's.
     const handlersRef = useRef(new Map());
     useEffect(() => {
-        // Options are read when the key changes; the other options only matter to the first user.
-        const entry = acquire(key, url, options);
-        const client = entry.client;
-        clientRef.current = client;
+        // The store's subscription (made before this effect) holds the connection.
+        const current = client();
+        if (current === null) {
+            return undefined;
+        }
+        clientRef.current = current;
         for (const [type, handlers] of handlersRef.current) {
             for (const wrapper of handlers.values()) {
-                client.addEventListener(type, wrapper);
+                current.addEventListener(type, wrapper);
             }
         }
-        const onAny = (_data, envelope) => {
-            if (envelope.event !== 'heartbeat') {
-                setLastEvent(envelope);
-            }
-        };
-        client.addEventListener('*', onAny);
-        const unsubscribe = client.onStateChange(setConnectionState);
-        setConnectionState(client.connectionState);
-        setLastEvent(client.lastEvent);
         return () => {
-            unsubscribe();
-            client.removeEventListener('*', onAny);
             for (const [type, handlers] of handlersRef.current) {
                 for (const wrapper of handlers.values()) {
-                    client.removeEventListener(type, wrapper);
+                    current.removeEventListener(type, wrapper);
                 }
             }
             clientRef.current = null;
-            release(key, entry);
         };
-        // The key holds every option that picks the connection.
-    }, [key]);
+    }, [client]);
     const addEventListener = useCallback(((type, handler) => {
         let handlers = handlersRef.current.get(type);
         if (handlers === undefined) {
@@ -166,19 +193,63 @@ export function useSSE(url = DEFAULT_SSE_URL, options = {}) {
         lastEvent,
     };
 }
-/** The channel whose `alert` events {@link useSSEAlerts} collects. */
-export const ALERTS_CHANNEL = 'alerts';
 /**
- * Keeps a live list of the alerts published as `alert` events on the `alerts` channel.
+ * Calls `handler` for every event of `type` on the shared connection, without ever
+ * re-rendering the component: the connection's state and events do not go through React
+ * state. The latest `handler` is called (it need not be memoised).
  *
- * An alert is added, or replaced in place when one with the same id is listed; an alert whose
- * payload has `dismissed: true` is removed. A `refresh` event with
- * `{"type":"cache-invalidation","channel":"alerts"}`, or a `history-gap` covering `alerts`,
- * clears the list and calls `onInvalidate` so that the application refetches. Components that
- * share a connection share one list.
+ * @example
+ * ```tsx
+ * function Toaster() {
+ *   const [toasts, setToasts] = useState<string[]>([]);
+ *   useSSEEvent('toast', (data: { message: string }) => setToasts((t) => [...t, data.message]), {
+ *     channels: ['toasts'],
+ *   });
+ *   return <ul>{toasts.map((t, i) => <li key={i}>{t}</li>)}</ul>;
+ * }
+ * ```
+ */
+export function useSSEEvent(type, handler, options = {}) {
+    const { url = DEFAULT_SSE_URL, ...rest } = options;
+    const enabled = url !== null && rest.enabled !== false;
+    const key = enabled ? connectionKey(url, rest) : null;
+    const handlerRef = useRef(handler);
+    useEffect(() => {
+        handlerRef.current = handler;
+    });
+    const optionsRef = useRef(rest);
+    optionsRef.current = rest;
+    useEffect(() => {
+        if (key === null || url === null) {
+            return undefined;
+        }
+        const entry = acquire(key, url, optionsRef.current);
+        const wrapper = (data, envelope) => {
+            handlerRef.current(data, envelope);
+        };
+        entry.client.addEventListener(type, wrapper);
+        return () => {
+            entry.client.removeEventListener(type, wrapper);
+            release(key, entry);
+        };
+    }, [key, url, type]);
+}
+/** The channel whose `alert` and `update` events {@link useSSEAlerts} collects. */
+export const ALERTS_CHANNEL = 'alerts';
+/** The channel whose `broadcast` events {@link useSSEAlerts} shows as alerts too. */
+export const SYSTEM_CHANNEL = 'system';
+/**
+ * Keeps a live list of the alerts published as `alert` or `update` events on the `alerts`
+ * channel, and of the `broadcast` events on the `system` channel (the brief's banner and
+ * maintenance messages).
  *
- * Subscribes to `['alerts']` unless `options.channels` says otherwise (it must include
- * `alerts`).
+ * An alert is added, or replaced in place when one with the same id is listed (the payload's
+ * `id`, else the message id); an alert whose payload has `dismissed: true` is removed. A
+ * `refresh` event with `{"type":"cache-invalidation","channel":"alerts"}`, or a `history-gap`
+ * covering `alerts`, makes the list stale: `load` refetches it (or, without one, the list is
+ * emptied), and `onInvalidate` is told. Components that share a connection share one list.
+ *
+ * Subscribes to `['alerts', 'system']` unless `options.channels` says otherwise.
  *
  * @example
  * ```tsx
@@ -189,21 +260,26 @@ export const ALERTS_CHANNEL = 'alerts';
  * ```
  */
 export function useSSEAlerts(url = DEFAULT_SSE_URL, options = {}) {
-    const { initialAlerts, onInvalidate, ...rest } = options;
-    const sseOptions = { ...rest, channels: rest.channels ?? [ALERTS_CHANNEL] };
-    const key = connectionKey(url, sseOptions);
+    const { initialAlerts, onInvalidate, load, ...rest } = options;
+    const sseOptions = {
+        ...rest,
+        channels: rest.channels ?? [ALERTS_CHANNEL, SYSTEM_CHANNEL],
+    };
+    const key = url !== null && rest.enabled !== false ? connectionKey(url, sseOptions) : null;
     const { connectionState, isConnected } = useSSE(url, sseOptions);
-    const [alerts, setLocal] = useState(() => registry.get(key)?.alerts?.alerts ??
+    const [alerts, setLocal] = useState(() => (key === null ? undefined : registry.get(key)?.alerts?.alerts) ??
         initialAlerts ??
         EMPTY);
     const storeRef = useRef(null);
     const onInvalidateRef = useRef(onInvalidate);
+    const loadRef = useRef(load);
     useEffect(() => {
         onInvalidateRef.current = onInvalidate;
+        loadRef.current = load;
     });
     useEffect(() => {
-        // useSSE's effect, declared first in this component, has just registered the entry.
-        const entry = registry.get(key);
+        // useSSE's subscription, made before this effect, holds the entry.
+        const entry = key === null ? undefined : registry.get(key);
         if (entry === undefined) {
             return undefined;
         }
@@ -211,10 +287,14 @@ export function useSSEAlerts(url = DEFAULT_SSE_URL, options = {}) {
         const store = entry.alerts;
         storeRef.current = store;
         setLocal(store.alerts);
-        const unsubscribe = store.subscribe(() => {
-            setLocal(store.alerts);
-        }, (reason) => {
-            onInvalidateRef.current?.(reason);
+        const unsubscribe = store.subscribe({
+            change: () => {
+                setLocal(store.alerts);
+            },
+            invalidated: (reason) => {
+                onInvalidateRef.current?.(reason);
+            },
+            loader: () => loadRef.current,
         });
         return () => {
             unsubscribe();
@@ -236,16 +316,20 @@ const EMPTY = Object.freeze([]);
 /** The alert list of one connection, shared by the components that use it. */
 class AlertStore {
     alerts;
-    listeners = new Set();
-    invalidationListeners = new Set();
+    subscribers = new Set();
+    /** Counts invalidations: only the latest one's load may set the list. */
+    invalidations = 0;
     constructor(client, initial) {
         this.alerts = initial;
         // The store lives as long as the client: it is dropped with the registry entry.
-        client.addEventListener('alert', (data, envelope) => {
-            if (envelope.channel === ALERTS_CHANNEL) {
+        const collect = (channel) => (data, envelope) => {
+            if (envelope.channel === channel) {
                 this.apply(data, envelope);
             }
-        });
+        };
+        client.addEventListener('alert', collect(ALERTS_CHANNEL));
+        client.addEventListener('update', collect(ALERTS_CHANNEL));
+        client.addEventListener('broadcast', collect(SYSTEM_CHANNEL));
         client.addEventListener('refresh', (data) => {
             if (!isObject(data)) {
                 return;
@@ -259,12 +343,10 @@ class AlertStore {
             }
         });
     }
-    subscribe(onChange, onInvalidate) {
-        this.listeners.add(onChange);
-        this.invalidationListeners.add(onInvalidate);
+    subscribe(subscriber) {
+        this.subscribers.add(subscriber);
         return () => {
-            this.listeners.delete(onChange);
-            this.invalidationListeners.delete(onInvalidate);
+            this.subscribers.delete(subscriber);
         };
     }
     set(list) {
@@ -272,8 +354,8 @@ class AlertStore {
             return;
         }
         this.alerts = list;
-        for (const listener of [...this.listeners]) {
-            listener();
+        for (const subscriber of [...this.subscribers]) {
+            subscriber.change();
         }
     }
     apply(data, envelope) {
@@ -291,10 +373,41 @@ class AlertStore {
         this.set(at === -1 ? [...this.alerts, alert] : this.alerts.map((old, i) => (i === at ? alert : old)));
     }
     invalidate(reason) {
-        this.set(EMPTY);
-        for (const listener of [...this.invalidationListeners]) {
-            listener(reason);
+        this.invalidations += 1;
+        const invalidation = this.invalidations;
+        const subscribers = [...this.subscribers];
+        const load = subscribers.map((s) => s.loader()).find((l) => l !== undefined);
+        if (load === undefined) {
+            this.set(EMPTY);
         }
+        else {
+            load(reason).then((list) => {
+                if (invalidation === this.invalidations) {
+                    this.set(list);
+                }
+            }, (err) => {
+                // The list stays as it was; the next invalidation tries again.
+                report(err);
+            });
+        }
+        for (const subscriber of subscribers) {
+            try {
+                subscriber.invalidated(reason);
+            }
+            catch (err) {
+                report(err);
+            }
+        }
+    }
+}
+/** Reports an exception without stopping the others (as the client does for its listeners). */
+function report(err) {
+    const reportError = globalThis.reportError;
+    if (typeof reportError === 'function') {
+        reportError(err);
+    }
+    else {
+        console.error(err);
     }
 }
 function isObject(value) {

@@ -1,18 +1,19 @@
 /**
- * React hooks over {@link SSEClient}: `useSSE` and `useSSEAlerts`.
+ * React hooks over {@link SSEClient}: `useSSE`, `useSSEEvent` and `useSSEAlerts`.
  *
- * Every component of a page that calls a hook with the same URL, channels, token and
- * `withCredentials` shares one connection; the last one to unmount closes it.
+ * Every component of a page that calls a hook with the same URL, channels, credentials,
+ * transport and `withCredentials` shares one connection; the last one to unmount closes it.
  *
  * @module
  */
-import { useCallback, useEffect, useRef, useState } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState, useSyncExternalStore } from 'react';
 import type { Dispatch, SetStateAction } from 'react';
 
 import { SSEClient } from './client.js';
 import type {
   ConnectionState,
   ListenerMethod,
+  ListenerType,
   SSEClientOptions,
   SSEEventHandler,
 } from './client.js';
@@ -22,12 +23,18 @@ import type { ChannelName, Envelope } from './types.js';
 export const DEFAULT_SSE_URL = '/api/sse/stream';
 
 /**
- * Options of {@link useSSE}: those of {@link SSEClient}.
+ * Options of {@link useSSE}: those of {@link SSEClient}, and `enabled`.
  *
- * URL, `channels`, `token` and `withCredentials` pick the shared connection; the other options
- * are taken from the first component that opens it.
+ * URL, `channels`, `token`, `transport`, `headers` and `withCredentials` pick the shared
+ * connection; the other options are taken from the first component that opens it.
  */
-export type UseSSEOptions = SSEClientOptions;
+export interface UseSSEOptions extends SSEClientOptions {
+  /**
+   * `false` switches the connection off (as a `null` URL does): the hook holds none, and its
+   * state is `closed`. Default `true`.
+   */
+  enabled?: boolean;
+}
 
 /** What {@link useSSE} returns. The functions keep their identity across renders. */
 export interface UseSSEResult {
@@ -84,7 +91,8 @@ function connectionKey(url: string, options: UseSSEOptions): string {
 function acquire(key: string, url: string, options: UseSSEOptions): Entry {
   let entry = registry.get(key);
   if (entry === undefined) {
-    entry = { client: new SSEClient(url, { ...options, autoConnect: false }), refs: 0 };
+    const { enabled: _enabled, ...clientOptions } = options;
+    entry = { client: new SSEClient(url, { ...clientOptions, autoConnect: false }), refs: 0 };
     registry.set(key, entry);
   }
   entry.refs += 1;
@@ -117,9 +125,52 @@ function initialState(options: UseSSEOptions): ConnectionState {
   };
 }
 
+const CLOSED: ConnectionState = Object.freeze({ status: 'closed', reconnectAttempt: 0 });
+
+/** The shared connection of `key`, held while the component is subscribed to it. */
+function useConnection(
+  key: string | null,
+  url: string | null,
+  options: UseSSEOptions,
+): {
+  subscribe: (onChange: () => void) => () => void;
+  client: () => SSEClient | null;
+} {
+  // Options are read when the key changes; the other options only matter to the first user.
+  const optionsRef = useRef(options);
+  optionsRef.current = options;
+  const subscribe = useCallback(
+    (onChange: () => void) => {
+      if (key === null || url === null) {
+        return () => {};
+      }
+      const entry = acquire(key, url, optionsRef.current);
+      const unsubscribe = entry.client.onStateChange(onChange);
+      const onAny: AnyHandler = (_data, envelope) => {
+        if (envelope.event !== 'heartbeat') {
+          onChange();
+        }
+      };
+      entry.client.addEventListener('*', onAny);
+      return () => {
+        unsubscribe();
+        entry.client.removeEventListener('*', onAny);
+        release(key, entry);
+      };
+    },
+    [key, url],
+  );
+  const client = useCallback(() => (key === null ? null : (registry.get(key)?.client ?? null)), [key]);
+  return { subscribe, client };
+}
+
 /**
  * Connects the component to an SSE stream, sharing the connection with every other component
- * that uses the same URL and options.
+ * that uses the same URL and options. A `null` URL, or `enabled: false`, holds no connection.
+ *
+ * The state is read with `useSyncExternalStore`: the component re-renders when the connection
+ * state changes and when an event other than a heartbeat arrives (`lastEvent`). A component
+ * that only handles events should use {@link useSSEEvent}, which never re-renders it.
  *
  * @example
  * ```tsx
@@ -134,13 +185,28 @@ function initialState(options: UseSSEOptions): ConnectionState {
  * }, [addEventListener, removeEventListener]);
  * ```
  */
-export function useSSE(url: string = DEFAULT_SSE_URL, options: UseSSEOptions = {}): UseSSEResult {
-  const key = connectionKey(url, options);
-  const [connectionState, setConnectionState] = useState<ConnectionState>(
-    () => registry.get(key)?.client.connectionState ?? initialState(options),
+export function useSSE(
+  url: string | null = DEFAULT_SSE_URL,
+  options: UseSSEOptions = {},
+): UseSSEResult {
+  const enabled = url !== null && options.enabled !== false;
+  const key = enabled ? connectionKey(url, options) : null;
+  const { subscribe, client } = useConnection(key, enabled ? url : null, options);
+  // The state before the connection is held (the first render), stable for the key.
+  const initial = useMemo(
+    () => (key === null ? CLOSED : Object.freeze(initialState(options))),
+    // Computed once per key, like the connection.
+    [key],
   );
-  const [lastEvent, setLastEvent] = useState<Envelope | null>(
-    () => registry.get(key)?.client.lastEvent ?? null,
+  const connectionState = useSyncExternalStore(
+    subscribe,
+    () => client()?.connectionState ?? initial,
+    () => initial,
+  );
+  const lastEvent = useSyncExternalStore(
+    subscribe,
+    () => client()?.lastEvent ?? null,
+    () => null,
   );
   const clientRef = useRef<SSEClient | null>(null);
   // type -> the component's handler -> the wrapper registered on the shared client. Wrappers
@@ -148,37 +214,26 @@ export function useSSE(url: string = DEFAULT_SSE_URL, options: UseSSEOptions = {
   const handlersRef = useRef(new Map<string, Map<AnyHandler, AnyHandler>>());
 
   useEffect(() => {
-    // Options are read when the key changes; the other options only matter to the first user.
-    const entry = acquire(key, url, options);
-    const client = entry.client;
-    clientRef.current = client;
+    // The store's subscription (made before this effect) holds the connection.
+    const current = client();
+    if (current === null) {
+      return undefined;
+    }
+    clientRef.current = current;
     for (const [type, handlers] of handlersRef.current) {
       for (const wrapper of handlers.values()) {
-        client.addEventListener(type, wrapper);
+        current.addEventListener(type, wrapper);
       }
     }
-    const onAny: AnyHandler = (_data, envelope) => {
-      if (envelope.event !== 'heartbeat') {
-        setLastEvent(envelope);
-      }
-    };
-    client.addEventListener('*', onAny);
-    const unsubscribe = client.onStateChange(setConnectionState);
-    setConnectionState(client.connectionState);
-    setLastEvent(client.lastEvent);
     return () => {
-      unsubscribe();
-      client.removeEventListener('*', onAny);
       for (const [type, handlers] of handlersRef.current) {
         for (const wrapper of handlers.values()) {
-          client.removeEventListener(type, wrapper);
+          current.removeEventListener(type, wrapper);
         }
       }
       clientRef.current = null;
-      release(key, entry);
     };
-    // The key holds every option that picks the connection.
-  }, [key]);
+  }, [client]);
 
   const addEventListener = useCallback(((type: string, handler: AnyHandler) => {
     let handlers = handlersRef.current.get(type);
@@ -223,8 +278,63 @@ export function useSSE(url: string = DEFAULT_SSE_URL, options: UseSSEOptions = {
   };
 }
 
-/** The channel whose `alert` events {@link useSSEAlerts} collects. */
+/** Options of {@link useSSEEvent}: the stream's URL, and those of {@link useSSE}. */
+export interface UseSSEEventOptions extends UseSSEOptions {
+  /** The stream (default `/api/sse/stream`); `null` holds no connection. */
+  url?: string | null;
+}
+
+/**
+ * Calls `handler` for every event of `type` on the shared connection, without ever
+ * re-rendering the component: the connection's state and events do not go through React
+ * state. The latest `handler` is called (it need not be memoised).
+ *
+ * @example
+ * ```tsx
+ * function Toaster() {
+ *   const [toasts, setToasts] = useState<string[]>([]);
+ *   useSSEEvent('toast', (data: { message: string }) => setToasts((t) => [...t, data.message]), {
+ *     channels: ['toasts'],
+ *   });
+ *   return <ul>{toasts.map((t, i) => <li key={i}>{t}</li>)}</ul>;
+ * }
+ * ```
+ */
+export function useSSEEvent<T = any>(
+  type: ListenerType,
+  handler: SSEEventHandler<T>,
+  options: UseSSEEventOptions = {},
+): void {
+  const { url = DEFAULT_SSE_URL, ...rest } = options;
+  const enabled = url !== null && rest.enabled !== false;
+  const key = enabled ? connectionKey(url, rest) : null;
+  const handlerRef = useRef(handler);
+  useEffect(() => {
+    handlerRef.current = handler;
+  });
+  const optionsRef = useRef(rest);
+  optionsRef.current = rest;
+  useEffect(() => {
+    if (key === null || url === null) {
+      return undefined;
+    }
+    const entry = acquire(key, url, optionsRef.current);
+    const wrapper: AnyHandler = (data, envelope) => {
+      handlerRef.current(data as T, envelope as Envelope<T>);
+    };
+    entry.client.addEventListener(type, wrapper);
+    return () => {
+      entry.client.removeEventListener(type, wrapper);
+      release(key, entry);
+    };
+  }, [key, url, type]);
+}
+
+/** The channel whose `alert` and `update` events {@link useSSEAlerts} collects. */
 export const ALERTS_CHANNEL: ChannelName = 'alerts';
+
+/** The channel whose `broadcast` events {@link useSSEAlerts} shows as alerts too. */
+export const SYSTEM_CHANNEL: ChannelName = 'system';
 
 /**
  * An alert: the payload of an `alert` event, with `id` set to the payload's own `id` or, when it
@@ -244,10 +354,14 @@ export interface UseSSEAlertsOptions<T extends object = Record<string, unknown>>
   /** Alerts to start from (e.g. fetched with the page) when the list is created. */
   initialAlerts?: ReadonlyArray<SSEAlert<T>>;
   /**
-   * Called after the list was cleared because the server invalidated it (a
-   * `cache-invalidation` refresh for `alerts`) or the client missed messages (a `history-gap`):
-   * the place to refetch the alerts and hand them to `setAlerts`.
+   * Fetches the current alerts (from the app's own API) when the list is stale: after the
+   * server invalidated it (a `cache-invalidation` refresh for `alerts`) or the client missed
+   * messages (a `history-gap`). The list stays as it is until the promise resolves, then
+   * takes its result; without a loader the list is emptied. One load runs per invalidation,
+   * for every component sharing the list; a later invalidation's result wins.
    */
+  load?: (reason: AlertInvalidation) => Promise<ReadonlyArray<SSEAlert<T>>>;
+  /** Called after every invalidation (after the list was emptied, or the load started). */
   onInvalidate?: (reason: AlertInvalidation) => void;
 }
 
@@ -262,16 +376,17 @@ export interface UseSSEAlertsResult<T extends object = Record<string, unknown>> 
 }
 
 /**
- * Keeps a live list of the alerts published as `alert` events on the `alerts` channel.
+ * Keeps a live list of the alerts published as `alert` or `update` events on the `alerts`
+ * channel, and of the `broadcast` events on the `system` channel (the brief's banner and
+ * maintenance messages).
  *
- * An alert is added, or replaced in place when one with the same id is listed; an alert whose
- * payload has `dismissed: true` is removed. A `refresh` event with
- * `{"type":"cache-invalidation","channel":"alerts"}`, or a `history-gap` covering `alerts`,
- * clears the list and calls `onInvalidate` so that the application refetches. Components that
- * share a connection share one list.
+ * An alert is added, or replaced in place when one with the same id is listed (the payload's
+ * `id`, else the message id); an alert whose payload has `dismissed: true` is removed. A
+ * `refresh` event with `{"type":"cache-invalidation","channel":"alerts"}`, or a `history-gap`
+ * covering `alerts`, makes the list stale: `load` refetches it (or, without one, the list is
+ * emptied), and `onInvalidate` is told. Components that share a connection share one list.
  *
- * Subscribes to `['alerts']` unless `options.channels` says otherwise (it must include
- * `alerts`).
+ * Subscribes to `['alerts', 'system']` unless `options.channels` says otherwise.
  *
  * @example
  * ```tsx
@@ -282,28 +397,35 @@ export interface UseSSEAlertsResult<T extends object = Record<string, unknown>> 
  * ```
  */
 export function useSSEAlerts<T extends object = Record<string, unknown>>(
-  url: string = DEFAULT_SSE_URL,
+  url: string | null = DEFAULT_SSE_URL,
   options: UseSSEAlertsOptions<T> = {},
 ): UseSSEAlertsResult<T> {
-  const { initialAlerts, onInvalidate, ...rest } = options;
-  const sseOptions: UseSSEOptions = { ...rest, channels: rest.channels ?? [ALERTS_CHANNEL] };
-  const key = connectionKey(url, sseOptions);
+  const { initialAlerts, onInvalidate, load, ...rest } = options;
+  const sseOptions: UseSSEOptions = {
+    ...rest,
+    channels: rest.channels ?? [ALERTS_CHANNEL, SYSTEM_CHANNEL],
+  };
+  const key = url !== null && rest.enabled !== false ? connectionKey(url, sseOptions) : null;
   const { connectionState, isConnected } = useSSE(url, sseOptions);
   const [alerts, setLocal] = useState<ReadonlyArray<SSEAlert<T>>>(
     () =>
-      (registry.get(key)?.alerts?.alerts as ReadonlyArray<SSEAlert<T>> | undefined) ??
+      ((key === null ? undefined : registry.get(key)?.alerts?.alerts) as
+        | ReadonlyArray<SSEAlert<T>>
+        | undefined) ??
       initialAlerts ??
       EMPTY,
   );
   const storeRef = useRef<AlertStore | null>(null);
   const onInvalidateRef = useRef(onInvalidate);
+  const loadRef = useRef(load);
   useEffect(() => {
     onInvalidateRef.current = onInvalidate;
+    loadRef.current = load;
   });
 
   useEffect(() => {
-    // useSSE's effect, declared first in this component, has just registered the entry.
-    const entry = registry.get(key);
+    // useSSE's subscription, made before this effect, holds the entry.
+    const entry = key === null ? undefined : registry.get(key);
     if (entry === undefined) {
       return undefined;
     }
@@ -311,14 +433,15 @@ export function useSSEAlerts<T extends object = Record<string, unknown>>(
     const store = entry.alerts;
     storeRef.current = store;
     setLocal(store.alerts as ReadonlyArray<SSEAlert<T>>);
-    const unsubscribe = store.subscribe(
-      () => {
+    const unsubscribe = store.subscribe({
+      change: () => {
         setLocal(store.alerts as ReadonlyArray<SSEAlert<T>>);
       },
-      (reason) => {
+      invalidated: (reason) => {
         onInvalidateRef.current?.(reason);
       },
-    );
+      loader: () => loadRef.current as Loader | undefined,
+    });
     return () => {
       unsubscribe();
       storeRef.current = null;
@@ -341,20 +464,34 @@ export function useSSEAlerts<T extends object = Record<string, unknown>>(
 
 const EMPTY: readonly never[] = Object.freeze([]);
 
+type Loader = (reason: AlertInvalidation) => Promise<ReadonlyArray<SSEAlert<object>>>;
+
+/** A component using an {@link AlertStore}. */
+interface AlertSubscriber {
+  change(): void;
+  invalidated(reason: AlertInvalidation): void;
+  /** The component's current loader, if it has one. */
+  loader(): Loader | undefined;
+}
+
 /** The alert list of one connection, shared by the components that use it. */
 class AlertStore {
   alerts: ReadonlyArray<SSEAlert>;
-  private readonly listeners = new Set<() => void>();
-  private readonly invalidationListeners = new Set<(reason: AlertInvalidation) => void>();
+  private readonly subscribers = new Set<AlertSubscriber>();
+  /** Counts invalidations: only the latest one's load may set the list. */
+  private invalidations = 0;
 
   constructor(client: SSEClient, initial: ReadonlyArray<SSEAlert<object>>) {
     this.alerts = initial as ReadonlyArray<SSEAlert>;
     // The store lives as long as the client: it is dropped with the registry entry.
-    client.addEventListener('alert', (data: unknown, envelope) => {
-      if (envelope.channel === ALERTS_CHANNEL) {
+    const collect = (channel: ChannelName) => (data: unknown, envelope: Envelope) => {
+      if (envelope.channel === channel) {
         this.apply(data, envelope);
       }
-    });
+    };
+    client.addEventListener('alert', collect(ALERTS_CHANNEL));
+    client.addEventListener('update', collect(ALERTS_CHANNEL));
+    client.addEventListener('broadcast', collect(SYSTEM_CHANNEL));
     client.addEventListener('refresh', (data: unknown) => {
       if (!isObject(data)) {
         return;
@@ -370,12 +507,10 @@ class AlertStore {
     });
   }
 
-  subscribe(onChange: () => void, onInvalidate: (reason: AlertInvalidation) => void): () => void {
-    this.listeners.add(onChange);
-    this.invalidationListeners.add(onInvalidate);
+  subscribe(subscriber: AlertSubscriber): () => void {
+    this.subscribers.add(subscriber);
     return () => {
-      this.listeners.delete(onChange);
-      this.invalidationListeners.delete(onInvalidate);
+      this.subscribers.delete(subscriber);
     };
   }
 
@@ -384,8 +519,8 @@ class AlertStore {
       return;
     }
     this.alerts = list as ReadonlyArray<SSEAlert>;
-    for (const listener of [...this.listeners]) {
-      listener();
+    for (const subscriber of [...this.subscribers]) {
+      subscriber.change();
     }
   }
 
@@ -407,10 +542,42 @@ class AlertStore {
   }
 
   private invalidate(reason: AlertInvalidation): void {
-    this.set(EMPTY);
-    for (const listener of [...this.invalidationListeners]) {
-      listener(reason);
+    this.invalidations += 1;
+    const invalidation = this.invalidations;
+    const subscribers = [...this.subscribers];
+    const load = subscribers.map((s) => s.loader()).find((l) => l !== undefined);
+    if (load === undefined) {
+      this.set(EMPTY);
+    } else {
+      load(reason).then(
+        (list) => {
+          if (invalidation === this.invalidations) {
+            this.set(list);
+          }
+        },
+        (err: unknown) => {
+          // The list stays as it was; the next invalidation tries again.
+          report(err);
+        },
+      );
     }
+    for (const subscriber of subscribers) {
+      try {
+        subscriber.invalidated(reason);
+      } catch (err) {
+        report(err);
+      }
+    }
+  }
+}
+
+/** Reports an exception without stopping the others (as the client does for its listeners). */
+function report(err: unknown): void {
+  const reportError = (globalThis as { reportError?: (e: unknown) => void }).reportError;
+  if (typeof reportError === 'function') {
+    reportError(err);
+  } else {
+    console.error(err);
   }
 }
 

@@ -2,9 +2,9 @@ import { act, cleanup, render, screen } from '@testing-library/react';
 import { StrictMode, useEffect, useState } from 'react';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
-import { useSSE, useSSEAlerts } from '../../src/react.js';
+import { useSSE, useSSEAlerts, useSSEEvent } from '../../src/react.js';
 import type { UseSSEOptions, UseSSEResult } from '../../src/react.js';
-import type { AlertInvalidation } from '../../src/react.js';
+import type { AlertInvalidation, SSEAlert } from '../../src/react.js';
 import { FakeEventSource, connectedEnvelope, envelope } from './fake-event-source.js';
 
 const URL = '/api/sse/stream';
@@ -38,7 +38,7 @@ function Toasts({ name, onToast }: { name: string; onToast?: (data: unknown) => 
     channels: ['notifications', 'toasts'],
     autoConnect: true,
     EventSource: FakeEventSource,
-  probe: false,
+    probe: false,
   });
   const [message, setMessage] = useState('');
   useEffect(() => {
@@ -258,7 +258,7 @@ describe('useSSEAlerts', () => {
   }) {
     const { alerts } = useSSEAlerts<Alert>(undefined, {
       EventSource: FakeEventSource,
-  probe: false,
+    probe: false,
       ...(onInvalidate ? { onInvalidate } : {}),
     });
     return (
@@ -280,7 +280,7 @@ describe('useSSEAlerts', () => {
 
   it('adds, updates and dismisses alerts from the alerts channel', () => {
     render(<Banners />);
-    expect(FakeEventSource.urls).toEqual(['/api/sse/stream?channels=alerts']);
+    expect(FakeEventSource.urls).toEqual(['/api/sse/stream?channels=alerts,system']);
     act(() => FakeEventSource.latest.open());
     alert({ id: 1, message: 'Maintenance at 10:00' });
     alert({ message: 'No id of its own' }, 'msg-2');
@@ -345,7 +345,7 @@ describe('useSSEAlerts', () => {
     function Refetching() {
       const result = useSSEAlerts<Alert>('/custom/stream', {
         EventSource: FakeEventSource,
-  probe: false,
+    probe: false,
         initialAlerts: [{ id: 'a', message: 'from the page' }],
       });
       setAlerts = result.setAlerts;
@@ -358,12 +358,150 @@ describe('useSSEAlerts', () => {
       );
     }
     render(<Refetching />);
-    expect(FakeEventSource.urls).toEqual(['/custom/stream?channels=alerts']);
+    expect(FakeEventSource.urls).toEqual(['/custom/stream?channels=alerts,system']);
     expect(items()).toEqual(['a=from the page']);
     act(() => FakeEventSource.latest.open());
     alert({ id: 'b', message: 'live' });
     expect(items()).toEqual(['a=from the page', 'b=live']);
     act(() => setAlerts?.([{ id: 'c', message: 'refetched' }]));
     expect(items()).toEqual(['c=refetched']);
+  });
+});
+
+describe('switching a connection off', () => {
+  it('holds no connection with a null URL or enabled: false, and connects when enabled', async () => {
+    function Maybe({ url, enabled }: { url: string | null; enabled: boolean }) {
+      const { connectionState } = useSSE(url, { ...OPTIONS, enabled });
+      return <div data-testid="state">{connectionState.status}</div>;
+    }
+    const { rerender } = render(<Maybe url={null} enabled />);
+    expect(screen.getByTestId('state').textContent).toBe('closed');
+    rerender(<Maybe url={URL} enabled={false} />);
+    expect(screen.getByTestId('state').textContent).toBe('closed');
+    expect(FakeEventSource.instances).toHaveLength(0);
+    rerender(<Maybe url={URL} enabled />);
+    expect(FakeEventSource.instances).toHaveLength(1);
+    act(() => FakeEventSource.latest.open());
+    expect(screen.getByTestId('state').textContent).toBe('connected');
+    rerender(<Maybe url={URL} enabled={false} />);
+    expect(screen.getByTestId('state').textContent).toBe('closed');
+    await flushMicrotasks();
+    expect(FakeEventSource.latest.closed).toBe(true);
+  });
+});
+
+describe('useSSEEvent', () => {
+  it('calls the latest handler for every event and never re-renders the component', async () => {
+    let renders = 0;
+    const seen: string[] = [];
+    function Listener({ tag }: { tag: string }) {
+      renders += 1;
+      useSSEEvent('toast', (data: { message: string }) => seen.push(`${tag}:${data.message}`), OPTIONS);
+      return null;
+    }
+    const { rerender, unmount } = render(<Listener tag="a" />);
+    expect(renders).toBe(1);
+    act(() => FakeEventSource.latest.open());
+    act(() => FakeEventSource.latest.emit('connected', connectedEnvelope()));
+    act(() => FakeEventSource.latest.emit('toast', envelope('toasts', 'toast', { message: 'one' }), { id: '1-1-0' }));
+    act(() => FakeEventSource.latest.emit('heartbeat', { timestamp: 1 }));
+    expect(renders).toBe(1);
+    rerender(<Listener tag="b" />);
+    act(() => FakeEventSource.latest.emit('toast', envelope('toasts', 'toast', { message: 'two' }), { id: '1-2-0' }));
+    expect(seen).toEqual(['a:one', 'b:two']);
+    expect(renders).toBe(2);
+    expect(FakeEventSource.instances).toHaveLength(1);
+    unmount();
+    await flushMicrotasks();
+    expect(FakeEventSource.latest.closed).toBe(true);
+  });
+
+  it('shares the connection of useSSE with the same options', () => {
+    const seen: unknown[] = [];
+    function Both() {
+      useSSEEvent('toast', (data) => seen.push(data), OPTIONS);
+      useSSE(URL, OPTIONS);
+      return null;
+    }
+    render(<Both />);
+    expect(FakeEventSource.instances).toHaveLength(1);
+    act(() => FakeEventSource.latest.open());
+    act(() => FakeEventSource.latest.emit('toast', envelope('toasts', 'toast', 'hi')));
+    expect(seen).toEqual(['hi']);
+  });
+});
+
+describe('useSSEAlerts, as the brief sends banners', () => {
+  type Alert = { id: string | number; title?: string; message?: string };
+
+  function Banners({ load }: { load?: (reason: AlertInvalidation) => Promise<ReadonlyArray<SSEAlert<Alert>>> }) {
+    const { alerts } = useSSEAlerts<Alert>(undefined, {
+      EventSource: FakeEventSource,
+      probe: false,
+      ...(load ? { load } : {}),
+    });
+    return (
+      <ul data-testid="banners">
+        {alerts.map((alert) => (
+          <li key={alert.id}>{`${alert.id}=${alert.title ?? ''}${alert.message ?? ''}`}</li>
+        ))}
+      </ul>
+    );
+  }
+
+  function items(): string[] {
+    return [...screen.getByTestId('banners').querySelectorAll('li')].map((li) => li.textContent ?? '');
+  }
+
+  it("shows update events on alerts and broadcast events on system", () => {
+    render(<Banners />);
+    act(() => FakeEventSource.latest.open());
+    act(() =>
+      FakeEventSource.latest.emit(
+        'update',
+        envelope('alerts', 'update', { title: 'System Update: ', message: 'New features' }, 'm-1'),
+      ),
+    );
+    act(() =>
+      FakeEventSource.latest.emit(
+        'broadcast',
+        envelope('system', 'broadcast', { message: 'Maintenance in 5 minutes' }, 'm-2'),
+      ),
+    );
+    act(() => FakeEventSource.latest.emit('update', envelope('notifications', 'update', { message: 'not a banner' }, 'm-3')));
+    expect(items()).toEqual(['m-1=System Update: New features', 'm-2=Maintenance in 5 minutes']);
+  });
+
+  it('refetches with the loader after an invalidation instead of emptying the list; the latest load wins', async () => {
+    const loads: Array<(list: SSEAlert<Alert>[]) => void> = [];
+    const load = vi.fn(
+      () => new Promise<SSEAlert<Alert>[]>((resolve) => {
+        loads.push(resolve);
+      }),
+    );
+    render(<Banners load={load} />);
+    act(() => FakeEventSource.latest.open());
+    act(() => FakeEventSource.latest.emit('alert', envelope('alerts', 'alert', { id: 1, message: 'old' })));
+    const invalidate = () =>
+      act(() =>
+        FakeEventSource.latest.emit(
+          'refresh',
+          envelope('alerts', 'refresh', { type: 'cache-invalidation', channel: 'alerts' }),
+        ),
+      );
+    invalidate();
+    expect(load.mock.calls).toEqual([['cache-invalidation']]);
+    expect(items()).toEqual(['1=old']);
+    invalidate();
+    await act(async () => {
+      loads[1]?.([{ id: 2, message: 'fresh' }]);
+      await Promise.resolve();
+    });
+    expect(items()).toEqual(['2=fresh']);
+    await act(async () => {
+      loads[0]?.([{ id: 3, message: 'stale' }]);
+      await Promise.resolve();
+    });
+    expect(items()).toEqual(['2=fresh']);
   });
 });
