@@ -713,3 +713,117 @@ async fn the_openapi_document_is_the_committed_one_mounted_at_api_sse() {
     committed["servers"] = json!([{ "url": "/api/sse" }]);
     assert_eq!(served, committed);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_banner_board_publishes_its_changes_and_asks_clients_to_refetch() {
+    let (server, _hub) = start().await;
+    let admin = Caller {
+        server: &server,
+        token: "admin-token",
+    };
+    let bob = Caller {
+        server: &server,
+        token: "bob-token",
+    };
+    let mut stream = sse_conformance::client::open(
+        client().get(server.stream_url("channels=alerts&token=bob-token")),
+    )
+    .await;
+    assert_eq!(next(&mut stream).await.event, "connected");
+
+    let banner =
+        json!({"message": "Maintenance at 22:00", "level": "warning", "title": "Heads up"});
+    let (status, body) = call(
+        admin
+            .request(Method::PUT, "/api/alerts/maint")
+            .json(&banner),
+    )
+    .await;
+    let stored = json!({"id": "maint", "title": "Heads up", "message": "Maintenance at 22:00", "level": "warning"});
+    assert_eq!((status, &body), (StatusCode::OK, &stored));
+    let update = next(&mut stream).await;
+    assert_eq!(
+        (update.event.as_str(), update.payload()),
+        ("update", stored.clone())
+    );
+    let (status, list) = call(client().get(server.url("/api/alerts"))).await;
+    assert_eq!((status, list), (StatusCode::OK, json!([stored])));
+
+    // Refusals: not an admin, a bad id, a bad level or message, a body that is not JSON.
+    let (status, _) = call(bob.request(Method::PUT, "/api/alerts/x").json(&banner)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    for (path, body) in [
+        ("/api/alerts/bad%20id", json!({"message": "m"})),
+        ("/api/alerts/ok", json!({"message": "m", "level": "loud"})),
+        ("/api/alerts/ok", json!({"message": " "})),
+        ("/api/alerts/ok", json!({"text": "m"})),
+    ] {
+        let (status, refused) = call(admin.request(Method::PUT, path).json(&body)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path} {body}");
+        assert_eq!(refused["error"], "bad_request");
+    }
+
+    // An invalidation: the clients refetch.
+    let (status, _) = call(admin.post("/api/alerts/invalidate")).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let refresh = next(&mut stream).await;
+    assert_eq!(
+        (refresh.event.as_str(), refresh.payload()),
+        (
+            "refresh",
+            json!({"type": "cache-invalidation", "channel": "alerts"})
+        )
+    );
+
+    // Removal: a dismissal; a second removal is 404.
+    let (status, _) = call(admin.delete("/api/alerts/maint")).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let dismissed = next(&mut stream).await;
+    assert_eq!(
+        (dismissed.event.as_str(), dismissed.payload()),
+        ("alert", json!({"id": "maint", "dismissed": true}))
+    );
+    let (status, body) = call(admin.delete("/api/alerts/maint")).await;
+    assert_eq!(
+        (status, &body["error"]),
+        (StatusCode::NOT_FOUND, &json!("not_found"))
+    );
+    let (_, list) = call(client().get(server.url("/api/alerts"))).await;
+    assert_eq!(list, json!([]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_react_example_app_is_served_at_react() {
+    let (server, _hub) = start().await;
+    let no_redirect = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let response = no_redirect.get(server.url("/react")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::PERMANENT_REDIRECT);
+    assert_eq!(response.headers()["location"], "/react/");
+    let page = client().get(server.url("/react/")).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(
+        page.text()
+            .await
+            .unwrap()
+            .contains(r#"src="/react/app.js""#)
+    );
+    let script = client()
+        .get(server.url("/react/app.js"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(script.status(), StatusCode::OK);
+    assert_eq!(
+        script.headers()["content-type"],
+        "text/javascript; charset=utf-8"
+    );
+    let missing = client()
+        .get(server.url("/react/nope.js"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+}

@@ -26,6 +26,48 @@ const SSE_JS: &[(&str, &str)] = &[
     ),
 ];
 
+/// The React example app (`sse-js/examples/react`), built by `npm run build:react` into
+/// `page/react`.
+const REACT_INDEX: &str = include_str!("page/react/index.html");
+const REACT_FILES: &[(&str, &str, &str)] = &[(
+    "app.js",
+    "text/javascript; charset=utf-8",
+    include_str!("page/react/app.js"),
+)];
+
+/// `GET /react`: to `/react/`, where the app's relative URLs resolve.
+pub async fn react_redirect() -> Response {
+    (
+        StatusCode::PERMANENT_REDIRECT,
+        [(header::LOCATION, "/react/")],
+    )
+        .into_response()
+}
+
+/// `GET /react/`.
+pub async fn react_index() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        REACT_INDEX,
+    )
+        .into_response()
+}
+
+/// `GET /react/{file}`.
+pub async fn react_file(Path(file): Path<String>) -> Response {
+    match REACT_FILES.iter().find(|(name, _, _)| *name == file) {
+        Some((_, content_type, source)) => (
+            [
+                (header::CONTENT_TYPE, *content_type),
+                (header::CACHE_CONTROL, "no-cache"),
+            ],
+            *source,
+        )
+            .into_response(),
+        None => (StatusCode::NOT_FOUND, "no such file").into_response(),
+    }
+}
+
 /// `GET /`.
 pub async fn index() -> Response {
     ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], INDEX).into_response()

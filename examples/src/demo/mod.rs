@@ -20,6 +20,7 @@ use sse_tower::{ChannelRule, RateLimit, StreamConfig};
 pub mod api;
 pub mod assets;
 pub mod auth;
+pub mod banners;
 pub mod guard;
 pub mod users;
 
@@ -44,6 +45,8 @@ pub struct AppState {
     pub login_limit: LoginLimit,
     /// Whether the live dashboard publishes its figures every 2 seconds.
     pub dashboard: bool,
+    /// The banner board behind `/api/alerts`.
+    pub banners: banners::Banners,
 }
 
 impl std::fmt::Debug for AppState {
@@ -91,6 +94,9 @@ pub fn app(state: AppState) -> Router {
         .route("/app.js", get(assets::app_js))
         .route("/style.css", get(assets::style))
         .route("/sse-js/{file}", get(assets::sse_js))
+        .route("/react", get(assets::react_redirect))
+        .route("/react/", get(assets::react_index))
+        .route("/react/{file}", get(assets::react_file))
         .sse_stream("/api/sse/stream", state.hub.clone(), config.clone())
         .nest(
             "/api/sse",
@@ -105,6 +111,12 @@ pub fn app(state: AppState) -> Router {
         .route("/api/demo-users", get(api::demo_users))
         .route("/api/chat/messages", post(api::chat_message))
         .route("/api/chat/typing", post(api::chat_typing))
+        .route("/api/alerts", get(banners::list))
+        .route("/api/alerts/invalidate", post(banners::invalidate))
+        .route(
+            "/api/alerts/{id}",
+            axum::routing::put(banners::put).delete(banners::delete),
+        )
         .route("/metrics", get(api::metrics))
         .layer(middleware::from_fn(guard::check_write))
         .layer(middleware::from_fn_with_state(
@@ -146,6 +158,7 @@ pub fn state(hub: Hub, users: Users) -> AppState {
         hosts: Hosts::Any,
         login_limit: LoginLimit::default(),
         dashboard: true,
+        banners: banners::Banners::default(),
     }
 }
 
