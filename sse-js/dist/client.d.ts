@@ -1,3 +1,4 @@
+import { type BroadcastChannelConstructor, type LockManagerLike } from './share.js';
 import { type EventSourceConstructor, type TransportFactory } from './transport.js';
 import type { ChannelName, ConnectedData, Envelope, EventType, HeartbeatData, HistoryGapData } from './types.js';
 /** Where a client stands. */
@@ -96,6 +97,19 @@ export interface SSEClientOptions {
      * refusal, so without it a ban (stop) or a 204 (stop) look like a 503 (retry).
      */
     probe?: boolean;
+    /**
+     * One connection per browser (opt-in): the tabs of this origin that share a name share one
+     * stream. One tab (the leader, elected with the Web Locks API) holds it and passes every
+     * event and state change to the others over a BroadcastChannel; when its tab closes, the
+     * next tab takes over within moments, resuming from the last event id. `true` names the
+     * group by URL and channels; a string names it. Where the browser lacks Web Locks or
+     * BroadcastChannel, each tab connects on its own.
+     */
+    share?: boolean | string;
+    /** The LockManager of `share` (default `navigator.locks`). */
+    locks?: LockManagerLike;
+    /** The BroadcastChannel of `share` (default `globalThis.BroadcastChannel`). */
+    BroadcastChannel?: BroadcastChannelConstructor;
     /** Headers for every request (the fetch transport only). */
     headers?: Record<string, string>;
     /** The fetch implementation of the fetch transport (default `globalThis.fetch`). */
@@ -164,6 +178,10 @@ export declare class SSEClient {
     private opening;
     /** The server's `retry:` hint (fetch transport), for the reconnect after an open stream. */
     private retryHint;
+    /** This tab's membership of a shared connection (`share`). */
+    private shared;
+    /** Event types other tabs of a shared connection need delivered. */
+    private readonly sharedTypes;
     /** Reconnects tried since the last successful open. */
     private attempt;
     private reconnectTimer;
@@ -182,6 +200,15 @@ export declare class SSEClient {
      * reconnect; from `closed` or `error` it starts afresh, resuming from the last cursor.
      */
     connect(): void;
+    /**
+     * With `share`: `'leader'` when this tab holds the shared stream, `'follower'` when another
+     * tab does; `null` without sharing.
+     */
+    get sharing(): 'leader' | 'follower' | null;
+    private get follower();
+    private onShareMessage;
+    /** The event types this tab's listeners need. */
+    private wireTypes;
     /**
      * Drops the current connection, if any, and connects again at once with a fresh budget of
      * reconnect attempts, resuming from the last cursor.

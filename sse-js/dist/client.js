@@ -1,4 +1,5 @@
 import { backoffDelay } from './backoff.js';
+import { join, shareSupport, } from './share.js';
 import { TransportUnsupported, eventSourceTransport, fetchTransport, } from './transport.js';
 /** The event types the client always listens for on its EventSource. */
 const BUILTIN_EVENT_TYPES = [
@@ -57,6 +58,10 @@ export class SSEClient {
     opening = false;
     /** The server's `retry:` hint (fetch transport), for the reconnect after an open stream. */
     retryHint;
+    /** This tab's membership of a shared connection (`share`). */
+    shared = null;
+    /** Event types other tabs of a shared connection need delivered. */
+    sharedTypes = new Set();
     /** Reconnects tried since the last successful open. */
     attempt = 0;
     reconnectTimer;
@@ -93,18 +98,85 @@ export class SSEClient {
      * reconnect; from `closed` or `error` it starts afresh, resuming from the last cursor.
      */
     connect() {
-        if (this.opening || this.reconnectTimer !== undefined) {
+        if (this.opening || this.reconnectTimer !== undefined || this.shared !== null) {
             return;
         }
         this.attempt = 0;
         this.setState({ status: 'connecting', reconnectAttempt: 0, error: undefined });
-        this.open();
+        const share = this.options.share;
+        const support = share === undefined || share === false
+            ? undefined
+            : shareSupport(this.options.locks, this.options.BroadcastChannel);
+        if (support === undefined) {
+            this.open();
+            return;
+        }
+        const name = typeof share === 'string' ? share : JSON.stringify([this.url, this.options.channels ?? []]);
+        this.shared = join(name, support, {
+            lead: () => {
+                // This tab takes over the stream, resuming from the last event id it saw.
+                this.setState({ status: 'connecting', connectionId: undefined, error: undefined });
+                this.open();
+            },
+            message: (message) => {
+                this.onShareMessage(message);
+            },
+        });
+        this.shared.post({ kind: 'hello', types: this.wireTypes() });
+    }
+    /**
+     * With `share`: `'leader'` when this tab holds the shared stream, `'follower'` when another
+     * tab does; `null` without sharing.
+     */
+    get sharing() {
+        if (this.shared === null) {
+            return null;
+        }
+        return this.shared.leader ? 'leader' : 'follower';
+    }
+    get follower() {
+        return this.shared !== null && !this.shared.leader;
+    }
+    onShareMessage(message) {
+        if (this.shared?.leader === true) {
+            if (message.kind === 'hello') {
+                for (const type of message.types) {
+                    this.sharedTypes.add(type);
+                    this.transport?.listen(type);
+                }
+                this.shared.post({ kind: 'state', state: this.state });
+            }
+            else if (message.kind === 'reconnect') {
+                this.reconnect();
+            }
+            return;
+        }
+        if (message.kind === 'event') {
+            this.onEvent(message.type, message.data, message.lastEventId);
+        }
+        else if (message.kind === 'state') {
+            const state = message.state;
+            this.setState({
+                status: state.status,
+                reconnectAttempt: state.reconnectAttempt,
+                connectionId: state.connectionId,
+                error: state.error,
+            });
+        }
+    }
+    /** The event types this tab's listeners need. */
+    wireTypes() {
+        return [...this.listeners.keys()].filter((type) => type !== '*').map(wireType);
     }
     /**
      * Drops the current connection, if any, and connects again at once with a fresh budget of
      * reconnect attempts, resuming from the last cursor.
      */
     reconnect() {
+        if (this.follower) {
+            this.shared?.post({ kind: 'reconnect' });
+            return;
+        }
         this.teardown();
         this.clearReconnectTimer();
         this.attempt = 0;
@@ -120,6 +192,8 @@ export class SSEClient {
     close() {
         this.teardown();
         this.clearReconnectTimer();
+        this.shared?.close();
+        this.shared = null;
         this.attempt = 0;
         this.setState({
             status: 'closed',
@@ -138,6 +212,9 @@ export class SSEClient {
         set.add(handler);
         if (this.transport !== null && type !== '*') {
             this.transport.listen(wireType(type));
+        }
+        if (this.follower && type !== '*') {
+            this.shared?.post({ kind: 'hello', types: [wireType(type)] });
         }
     };
     /** Removes a handler registered with {@link SSEClient.addEventListener}. */
@@ -214,7 +291,11 @@ export class SSEClient {
                 headers['authorization'] = `Bearer ${token}`;
             }
         }
-        const types = new Set([...BUILTIN_EVENT_TYPES, ...(this.options.eventTypes ?? [])]);
+        const types = new Set([
+            ...BUILTIN_EVENT_TYPES,
+            ...(this.options.eventTypes ?? []),
+            ...this.sharedTypes,
+        ]);
         for (const type of this.listeners.keys()) {
             if (type !== '*') {
                 types.add(wireType(type));
@@ -297,6 +378,10 @@ export class SSEClient {
         });
     }
     onEvent(type, raw, lastEventId) {
+        const follower = this.follower;
+        if (this.shared?.leader === true) {
+            this.shared.post({ kind: 'event', type, data: raw, lastEventId });
+        }
         const { data, envelope } = decode(type, raw, lastEventId);
         const patch = {};
         if (lastEventId !== '') {
@@ -314,7 +399,9 @@ export class SSEClient {
                     ? Math.round(interval * factor)
                     : 0;
         }
-        this.armWatchdog();
+        if (!follower) {
+            this.armWatchdog();
+        }
         if (type !== 'heartbeat') {
             this.last = envelope;
         }
@@ -326,7 +413,10 @@ export class SSEClient {
             this.emit('history-gap', data, envelope);
         }
         this.emit('*', data, envelope);
-        if (reason === 'auth-expired' && generation === this.generation && this.transport !== null) {
+        if (reason === 'auth-expired' &&
+            !follower &&
+            generation === this.generation &&
+            this.transport !== null) {
             // The server ends the stream next: reconnect at once with fresh credentials.
             this.teardown();
             this.attempt = 0;
@@ -479,6 +569,9 @@ export class SSEClient {
             return;
         }
         this.state = freeze(next);
+        if (this.shared?.leader === true) {
+            this.shared.post({ kind: 'state', state: this.state });
+        }
         for (const listener of [...this.stateListeners]) {
             try {
                 listener(this.state);

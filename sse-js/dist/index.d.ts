@@ -8,6 +8,7 @@
  */
 export { SSEClient } from './client.js';
 export type { ConnectionError, ConnectionErrorReason, ConnectionState, ConnectionStatus, EventSourceConstructor, EventSourceLike, ListenerMethod, ListenerType, SSEClientOptions, SSEEventHandler, SSEEventMap, } from './client.js';
+export type { BroadcastChannelConstructor, LockManagerLike } from './share.js';
 export { EventStreamParser } from './parser.js';
 export type { ParsedEvent, ParserSink } from './parser.js';
 export { TransportUnsupported, eventSourceTransport, fetchTransport, parseRetryAfter, } from './transport.js';

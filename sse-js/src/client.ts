@@ -1,5 +1,13 @@
 import { backoffDelay } from './backoff.js';
 import {
+  type BroadcastChannelConstructor,
+  type LockManagerLike,
+  type Shared,
+  type ShareMessage,
+  join,
+  shareSupport,
+} from './share.js';
+import {
   type EventSourceConstructor,
   type Transport,
   type TransportEnd,
@@ -122,6 +130,19 @@ export interface SSEClientOptions {
    * refusal, so without it a ban (stop) or a 204 (stop) look like a 503 (retry).
    */
   probe?: boolean;
+  /**
+   * One connection per browser (opt-in): the tabs of this origin that share a name share one
+   * stream. One tab (the leader, elected with the Web Locks API) holds it and passes every
+   * event and state change to the others over a BroadcastChannel; when its tab closes, the
+   * next tab takes over within moments, resuming from the last event id. `true` names the
+   * group by URL and channels; a string names it. Where the browser lacks Web Locks or
+   * BroadcastChannel, each tab connects on its own.
+   */
+  share?: boolean | string;
+  /** The LockManager of `share` (default `navigator.locks`). */
+  locks?: LockManagerLike;
+  /** The BroadcastChannel of `share` (default `globalThis.BroadcastChannel`). */
+  BroadcastChannel?: BroadcastChannelConstructor;
   /** Headers for every request (the fetch transport only). */
   headers?: Record<string, string>;
   /** The fetch implementation of the fetch transport (default `globalThis.fetch`). */
@@ -221,6 +242,10 @@ export class SSEClient {
   private opening = false;
   /** The server's `retry:` hint (fetch transport), for the reconnect after an open stream. */
   private retryHint: number | undefined;
+  /** This tab's membership of a shared connection (`share`). */
+  private shared: Shared | null = null;
+  /** Event types other tabs of a shared connection need delivered. */
+  private readonly sharedTypes = new Set<string>();
   /** Reconnects tried since the last successful open. */
   private attempt = 0;
   private reconnectTimer: Timer | undefined;
@@ -264,12 +289,79 @@ export class SSEClient {
    * reconnect; from `closed` or `error` it starts afresh, resuming from the last cursor.
    */
   connect(): void {
-    if (this.opening || this.reconnectTimer !== undefined) {
+    if (this.opening || this.reconnectTimer !== undefined || this.shared !== null) {
       return;
     }
     this.attempt = 0;
     this.setState({ status: 'connecting', reconnectAttempt: 0, error: undefined });
-    this.open();
+    const share = this.options.share;
+    const support =
+      share === undefined || share === false
+        ? undefined
+        : shareSupport(this.options.locks, this.options.BroadcastChannel);
+    if (support === undefined) {
+      this.open();
+      return;
+    }
+    const name =
+      typeof share === 'string' ? share : JSON.stringify([this.url, this.options.channels ?? []]);
+    this.shared = join(name, support, {
+      lead: () => {
+        // This tab takes over the stream, resuming from the last event id it saw.
+        this.setState({ status: 'connecting', connectionId: undefined, error: undefined });
+        this.open();
+      },
+      message: (message) => {
+        this.onShareMessage(message);
+      },
+    });
+    this.shared.post({ kind: 'hello', types: this.wireTypes() });
+  }
+
+  /**
+   * With `share`: `'leader'` when this tab holds the shared stream, `'follower'` when another
+   * tab does; `null` without sharing.
+   */
+  get sharing(): 'leader' | 'follower' | null {
+    if (this.shared === null) {
+      return null;
+    }
+    return this.shared.leader ? 'leader' : 'follower';
+  }
+
+  private get follower(): boolean {
+    return this.shared !== null && !this.shared.leader;
+  }
+
+  private onShareMessage(message: ShareMessage): void {
+    if (this.shared?.leader === true) {
+      if (message.kind === 'hello') {
+        for (const type of message.types) {
+          this.sharedTypes.add(type);
+          this.transport?.listen(type);
+        }
+        this.shared.post({ kind: 'state', state: this.state });
+      } else if (message.kind === 'reconnect') {
+        this.reconnect();
+      }
+      return;
+    }
+    if (message.kind === 'event') {
+      this.onEvent(message.type, message.data, message.lastEventId);
+    } else if (message.kind === 'state') {
+      const state = message.state as ConnectionState;
+      this.setState({
+        status: state.status,
+        reconnectAttempt: state.reconnectAttempt,
+        connectionId: state.connectionId,
+        error: state.error,
+      });
+    }
+  }
+
+  /** The event types this tab's listeners need. */
+  private wireTypes(): string[] {
+    return [...this.listeners.keys()].filter((type) => type !== '*').map(wireType);
   }
 
   /**
@@ -277,6 +369,10 @@ export class SSEClient {
    * reconnect attempts, resuming from the last cursor.
    */
   reconnect(): void {
+    if (this.follower) {
+      this.shared?.post({ kind: 'reconnect' });
+      return;
+    }
     this.teardown();
     this.clearReconnectTimer();
     this.attempt = 0;
@@ -293,6 +389,8 @@ export class SSEClient {
   close(): void {
     this.teardown();
     this.clearReconnectTimer();
+    this.shared?.close();
+    this.shared = null;
     this.attempt = 0;
     this.setState({
       status: 'closed',
@@ -312,6 +410,9 @@ export class SSEClient {
     set.add(handler);
     if (this.transport !== null && type !== '*') {
       this.transport.listen(wireType(type));
+    }
+    if (this.follower && type !== '*') {
+      this.shared?.post({ kind: 'hello', types: [wireType(type)] });
     }
   };
 
@@ -394,7 +495,11 @@ export class SSEClient {
         headers['authorization'] = `Bearer ${token}`;
       }
     }
-    const types = new Set([...BUILTIN_EVENT_TYPES, ...(this.options.eventTypes ?? [])]);
+    const types = new Set([
+      ...BUILTIN_EVENT_TYPES,
+      ...(this.options.eventTypes ?? []),
+      ...this.sharedTypes,
+    ]);
     for (const type of this.listeners.keys()) {
       if (type !== '*') {
         types.add(wireType(type));
@@ -483,6 +588,10 @@ export class SSEClient {
   }
 
   private onEvent(type: string, raw: string, lastEventId: string): void {
+    const follower = this.follower;
+    if (this.shared?.leader === true) {
+      this.shared.post({ kind: 'event', type, data: raw, lastEventId });
+    }
     const { data, envelope } = decode(type, raw, lastEventId);
     const patch: Partial<ConnectionState> = {};
     if (lastEventId !== '') {
@@ -500,7 +609,9 @@ export class SSEClient {
           ? Math.round(interval * factor)
           : 0;
     }
-    this.armWatchdog();
+    if (!follower) {
+      this.armWatchdog();
+    }
     if (type !== 'heartbeat') {
       this.last = envelope;
     }
@@ -512,7 +623,12 @@ export class SSEClient {
       this.emit('history-gap', data, envelope);
     }
     this.emit('*', data, envelope);
-    if (reason === 'auth-expired' && generation === this.generation && this.transport !== null) {
+    if (
+      reason === 'auth-expired' &&
+      !follower &&
+      generation === this.generation &&
+      this.transport !== null
+    ) {
       // The server ends the stream next: reconnect at once with fresh credentials.
       this.teardown();
       this.attempt = 0;
@@ -677,6 +793,9 @@ export class SSEClient {
       return;
     }
     this.state = freeze(next);
+    if (this.shared?.leader === true) {
+      this.shared.post({ kind: 'state', state: this.state });
+    }
     for (const listener of [...this.stateListeners]) {
       try {
         listener(this.state);

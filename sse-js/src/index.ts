@@ -20,6 +20,7 @@ export type {
   SSEEventHandler,
   SSEEventMap,
 } from './client.js';
+export type { BroadcastChannelConstructor, LockManagerLike } from './share.js';
 export { EventStreamParser } from './parser.js';
 export type { ParsedEvent, ParserSink } from './parser.js';
 export {

@@ -20,6 +20,7 @@ const SSE_JS: &[(&str, &str)] = &[
     ),
     ("types.js", include_str!("../../../sse-js/dist/types.js")),
     ("parser.js", include_str!("../../../sse-js/dist/parser.js")),
+    ("share.js", include_str!("../../../sse-js/dist/share.js")),
     (
         "transport.js",
         include_str!("../../../sse-js/dist/transport.js"),
