@@ -243,4 +243,11 @@ export declare class SSEClient {
     private emit;
     private setState;
 }
+/**
+ * Reports an exception thrown by a listener without stopping the others (the React entry uses
+ * it too; not part of the public API).
+ *
+ * @internal
+ */
+export declare function report(err: unknown): void;
 //# sourceMappingURL=client.d.ts.map

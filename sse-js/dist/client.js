@@ -640,8 +640,13 @@ function sameState(a, b) {
 function freeze(state) {
     return Object.freeze(state);
 }
-/** Reports an exception thrown by a listener without stopping the others. */
-function report(err) {
+/**
+ * Reports an exception thrown by a listener without stopping the others (the React entry uses
+ * it too; not part of the public API).
+ *
+ * @internal
+ */
+export function report(err) {
     const reportError = globalThis.reportError;
     if (typeof reportError === 'function') {
         reportError(err);

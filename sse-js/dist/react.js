@@ -7,7 +7,7 @@
  * @module
  */
 import { useCallback, useEffect, useMemo, useRef, useState, useSyncExternalStore } from 'react';
-import { SSEClient } from './client.js';
+import { SSEClient, report } from './client.js';
 /** The stream endpoint the hooks use when given no URL. */
 export const DEFAULT_SSE_URL = '/api/sse/stream';
 const registry = new Map();
@@ -398,16 +398,6 @@ class AlertStore {
                 report(err);
             }
         }
-    }
-}
-/** Reports an exception without stopping the others (as the client does for its listeners). */
-function report(err) {
-    const reportError = globalThis.reportError;
-    if (typeof reportError === 'function') {
-        reportError(err);
-    }
-    else {
-        console.error(err);
     }
 }
 function isObject(value) {

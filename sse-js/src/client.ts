@@ -878,8 +878,13 @@ function freeze(state: ConnectionState): ConnectionState {
   return Object.freeze(state);
 }
 
-/** Reports an exception thrown by a listener without stopping the others. */
-function report(err: unknown): void {
+/**
+ * Reports an exception thrown by a listener without stopping the others (the React entry uses
+ * it too; not part of the public API).
+ *
+ * @internal
+ */
+export function report(err: unknown): void {
   const reportError = (globalThis as { reportError?: (e: unknown) => void }).reportError;
   if (typeof reportError === 'function') {
     reportError(err);

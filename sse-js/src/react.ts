@@ -9,7 +9,7 @@
 import { useCallback, useEffect, useMemo, useRef, useState, useSyncExternalStore } from 'react';
 import type { Dispatch, SetStateAction } from 'react';
 
-import { SSEClient } from './client.js';
+import { SSEClient, report } from './client.js';
 import type {
   ConnectionState,
   ListenerMethod,
@@ -568,16 +568,6 @@ class AlertStore {
         report(err);
       }
     }
-  }
-}
-
-/** Reports an exception without stopping the others (as the client does for its listeners). */
-function report(err: unknown): void {
-  const reportError = (globalThis as { reportError?: (e: unknown) => void }).reportError;
-  if (typeof reportError === 'function') {
-    reportError(err);
-  } else {
-    console.error(err);
   }
 }
 

@@ -5,12 +5,11 @@ import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
-import { chromium } from 'playwright-core';
 
+import { launchChromium } from '../support/browser.mjs';
 import { api, startDemo } from '../support/demo.mjs';
 
 const artifacts = join(dirname(fileURLToPath(import.meta.url)), '../../../target/browser-artifacts');
-const executablePath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 
 let demo;
 let browser;
@@ -43,12 +42,7 @@ async function marker(n) {
 before(async () => {
   mkdirSync(artifacts, { recursive: true });
   demo = await startDemo();
-  browser = await chromium.launch({
-    executablePath,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
   alice = await pageAs('alice-token');
   bob = await pageAs('bob-token');
 });

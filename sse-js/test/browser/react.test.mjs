@@ -6,12 +6,11 @@ import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
-import { chromium } from 'playwright-core';
 
+import { launchChromium } from '../support/browser.mjs';
 import { api, startDemo } from '../support/demo.mjs';
 
 const artifacts = join(dirname(fileURLToPath(import.meta.url)), '../../../target/browser-artifacts');
-const executablePath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 
 let demo;
 let browser;
@@ -41,12 +40,7 @@ const notify = (users, title) =>
 before(async () => {
   mkdirSync(artifacts, { recursive: true });
   demo = await startDemo();
-  browser = await chromium.launch({
-    executablePath,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
   alice = await appAs('alice-token');
   bob = await appAs('bob-token');
 });

@@ -3,23 +3,16 @@
 // leader's tab moves the stream to another tab without losing a message.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { chromium } from 'playwright-core';
 
+import { launchChromium } from '../support/browser.mjs';
 import { api, startDemo } from '../support/demo.mjs';
-
-const executablePath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 
 let demo;
 let browser;
 
 before(async () => {
   demo = await startDemo();
-  browser = await chromium.launch({
-    executablePath,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {
