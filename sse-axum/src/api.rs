@@ -285,6 +285,7 @@ impl<G> Api<G> {
         let document = serde_json::to_value(self.openapi()).unwrap_or_default();
         let shared = Arc::new(Shared {
             hub: self.hub,
+            guard: self.guard,
             presence: self.presence,
             max_ban: self.max_ban,
             document,
@@ -301,43 +302,51 @@ impl<G> Api<G> {
             .route("/users/{user}/ban", delete(unban_user::<G>))
             .route("/users/{user}/revoke", post(revoke_user::<G>))
             .route("/explain", get(explain::<G>))
-            .route("/openapi.json", get(openapi_json));
+            .route("/openapi.json", get(openapi_json::<G>));
         if shared.presence.is_some() {
-            router = router.route("/presence/{channel}", get(presence));
+            router = router.route("/presence/{channel}", get(presence::<G>));
         }
-        router
-            .layer(axum::Extension(shared))
-            .layer(axum::Extension(GuardOf(self.guard)))
+        router.layer(axum::Extension(shared))
     }
 }
 
-/// What the handlers share.
-struct Shared {
+/// What the handlers share: the hub, the guard and the options.
+struct Shared<G> {
     hub: Hub,
+    guard: G,
     presence: Option<StreamConfig>,
     max_ban: Duration,
     document: serde_json::Value,
 }
 
-#[derive(Clone)]
-struct GuardOf<G>(G);
-
 /// A request the guard let through, with the API's shared state.
-struct Admitted<G>(Arc<Shared>, PhantomData<fn() -> G>);
+struct Admitted<G>(Arc<Shared<G>>);
 
-/// The shared state of a request (always there: the router's layer puts it in).
-fn shared(parts: &Parts) -> Result<Arc<Shared>, SseRejection> {
-    parts
-        .extensions
-        .get::<Arc<Shared>>()
-        .cloned()
-        .ok_or_else(|| {
-            SseRejection(Rejection::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                "the API's state is missing",
-            ))
-        })
+/// Any caller, with the API's shared state.
+struct Open<G>(Arc<Shared<G>>);
+
+impl<S, G> FromRequestParts<S> for Open<G>
+where
+    S: Send + Sync,
+    G: Send + Sync + 'static,
+{
+    type Rejection = SseRejection;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, SseRejection> {
+        // Always there: the router's layer puts it in.
+        parts
+            .extensions
+            .get::<Arc<Shared<G>>>()
+            .cloned()
+            .map(Self)
+            .ok_or_else(|| {
+                SseRejection(Rejection::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "the API's state is missing",
+                ))
+            })
+    }
 }
 
 impl<S, G> FromRequestParts<S> for Admitted<G>
@@ -348,36 +357,12 @@ where
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Response> {
-        let shared = shared(parts).map_err(IntoResponse::into_response)?;
-        let guard = parts
-            .extensions
-            .get::<GuardOf<G>>()
-            .cloned()
-            .ok_or_else(|| {
-                refusal(Rejection::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal",
-                    "the API's guard is missing",
-                ))
-            })?;
-        guard.0.check(parts, state).await?;
-        Ok(Self(shared, PhantomData))
+        let Open(shared) = Open::<G>::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        shared.guard.check(parts, state).await?;
+        Ok(Self(shared))
     }
-}
-
-/// Any caller, with the API's shared state.
-struct Open(Arc<Shared>);
-
-impl<S: Send + Sync> FromRequestParts<S> for Open {
-    type Rejection = SseRejection;
-
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, SseRejection> {
-        shared(parts).map(Self)
-    }
-}
-
-fn refusal(rejection: Rejection) -> Response {
-    SseRejection(rejection).into_response()
 }
 
 /// The JSON body of every refusal.
@@ -518,13 +503,17 @@ struct ApiDoc;
     )
 )]
 async fn publish_handler<G>(
-    Admitted(api, _): Admitted<G>,
+    Admitted(api): Admitted<G>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<SendReport>, SseRejection> {
     publish::require_json(&headers)?;
-    let body =
-        body.map_err(|err| Rejection::new(err.status(), "payload_too_large", err.body_text()))?;
+    let body = body.map_err(|err| match err.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => {
+            Rejection::new(err.status(), "payload_too_large", err.body_text())
+        }
+        status => Rejection::new(status, "bad_request", err.body_text()),
+    })?;
     let message = publish::parse_message(&body)?;
     let message = publish::with_idempotency_header(message, &headers)?;
     Ok(Json(api.hub.send(message).await.map_err(Rejection::from)?))
@@ -543,10 +532,11 @@ async fn publish_handler<G>(
         (status = 403, description = "Not an admin", body = Error),
     )
 )]
-async fn stats<G>(Admitted(api, _): Admitted<G>) -> Json<Stats> {
-    let cluster = match api.hub.is_shared() {
-        true => Some(api.hub.cluster_stats().await),
-        false => None,
+async fn stats<G>(Admitted(api): Admitted<G>) -> Json<Stats> {
+    let cluster = if api.hub.is_shared() {
+        Some(api.hub.cluster_stats().await)
+    } else {
+        None
     };
     Json(Stats {
         stats: api.hub.stats(),
@@ -566,7 +556,7 @@ async fn stats<G>(Admitted(api, _): Admitted<G>) -> Json<Stats> {
         (status = 403, description = "Not an admin", body = Error),
     )
 )]
-async fn connections<G>(Admitted(api, _): Admitted<G>) -> Json<Vec<ConnectionInfo>> {
+async fn connections<G>(Admitted(api): Admitted<G>) -> Json<Vec<ConnectionInfo>> {
     Json(api.hub.cluster_connections(None).await.connections)
 }
 
@@ -576,7 +566,12 @@ fn not_open(id: &str) -> SseRejection {
 
 /// The id of a path; any id that is not an open connection's is 404.
 fn connection_id(id: Result<Path<String>, PathRejection>) -> Result<ConnectionId, SseRejection> {
-    let Path(id) = id.map_err(|err| not_open(&err.body_text()))?;
+    // A path that does not decode names no open connection either.
+    let Path(id) = id.map_err(|_| {
+        SseRejection(Rejection::not_found(
+            "the connection id is not a valid path segment",
+        ))
+    })?;
     id.parse::<ConnectionId>().map_err(|_| not_open(&id))
 }
 
@@ -595,7 +590,7 @@ fn connection_id(id: Result<Path<String>, PathRejection>) -> Result<ConnectionId
     )
 )]
 async fn connection<G>(
-    Admitted(api, _): Admitted<G>,
+    Admitted(api): Admitted<G>,
     id: Result<Path<String>, PathRejection>,
 ) -> Result<Json<ConnectionInfo>, SseRejection> {
     let id = connection_id(id)?;
@@ -621,7 +616,7 @@ async fn connection<G>(
     )
 )]
 async fn disconnect<G>(
-    Admitted(api, _): Admitted<G>,
+    Admitted(api): Admitted<G>,
     id: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Disconnected>, SseRejection> {
     let id = connection_id(id)?;
@@ -670,7 +665,7 @@ struct KickQuery {
     )
 )]
 async fn disconnect_user<G>(
-    Admitted(api, _): Admitted<G>,
+    Admitted(api): Admitted<G>,
     user: Result<Path<String>, PathRejection>,
     kick: Result<Query<KickQuery>, QueryRejection>,
 ) -> Result<Json<UserDisconnected>, SseRejection> {
@@ -713,7 +708,7 @@ async fn disconnect_user<G>(
     )
 )]
 async fn unban_user<G>(
-    Admitted(api, _): Admitted<G>,
+    Admitted(api): Admitted<G>,
     user: Result<Path<String>, PathRejection>,
 ) -> Result<StatusCode, SseRejection> {
     let user = user_id(user)?;
@@ -737,7 +732,7 @@ async fn unban_user<G>(
     )
 )]
 async fn revoke_user<G>(
-    Admitted(api, _): Admitted<G>,
+    Admitted(api): Admitted<G>,
     user: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Revoked>, SseRejection> {
     let user = user_id(user)?;
@@ -775,7 +770,7 @@ struct ExplainQuery {
     )
 )]
 async fn explain<G>(
-    Admitted(api, _): Admitted<G>,
+    Admitted(api): Admitted<G>,
     asked: Result<Query<ExplainQuery>, QueryRejection>,
 ) -> Result<Json<Explain>, SseRejection> {
     let asked = query(asked)?;
@@ -810,8 +805,8 @@ async fn explain<G>(
         (status = 404, description = "The stream endpoint does not serve the channel", body = Error),
     )
 )]
-async fn presence(
-    Open(api): Open,
+async fn presence<G: Send + Sync + 'static>(
+    Open(api): Open<G>,
     channel: Result<Path<String>, PathRejection>,
     parts: Parts,
 ) -> Result<Json<PresenceOf>, SseRejection> {
@@ -832,7 +827,10 @@ async fn presence(
 }
 
 /// `GET /openapi.json`: the document, its server URL the mount point.
-async fn openapi_json(Open(api): Open, parts: Parts) -> Json<serde_json::Value> {
+async fn openapi_json<G: Send + Sync + 'static>(
+    Open(api): Open<G>,
+    parts: Parts,
+) -> Json<serde_json::Value> {
     let mut document = api.document.clone();
     let nested = parts.extensions.get::<NestedPath>();
     if let Some(prefix) = nested.map(NestedPath::as_str).filter(|p| *p != "/") {

@@ -236,6 +236,17 @@ async fn publish_names_the_field_at_fault_and_a_repeat_answers_the_first_report(
     assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
     assert_eq!(body["error"], "unsupported_media_type");
 
+    let huge = format!(
+        r#"{{"channel":"notifications","event":"notification","data":"{}"}}"#,
+        "x".repeat(2 << 20)
+    );
+    let (request, body) = publish(&huge);
+    let (status, refused) = call(&app, request, &body).await;
+    assert_eq!(
+        (status, &refused["error"]),
+        (StatusCode::PAYLOAD_TOO_LARGE, &json!("payload_too_large"))
+    );
+
     let (request, body) =
         publish(r#"{"channel":"notifications","event":"notification","priority":11}"#);
     let (status, body) = call(&app, request, &body).await;
