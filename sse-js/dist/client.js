@@ -568,8 +568,10 @@ export class SSEClient {
         if (sameState(this.state, next)) {
             return;
         }
+        const previous = this.state;
         this.state = freeze(next);
-        if (this.shared?.leader === true) {
+        // Followers keep their own cursor from the events: only the rest of the state is news.
+        if (this.shared?.leader === true && !sameConnection(previous, next)) {
             this.shared.post({ kind: 'state', state: this.state });
         }
         for (const listener of [...this.stateListeners]) {
@@ -631,9 +633,12 @@ function isObject(value) {
     return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 function sameState(a, b) {
+    return a.lastEventId === b.lastEventId && sameConnection(a, b);
+}
+/** The same state but perhaps for the cursor. */
+function sameConnection(a, b) {
     return (a.status === b.status &&
         a.connectionId === b.connectionId &&
-        a.lastEventId === b.lastEventId &&
         a.reconnectAttempt === b.reconnectAttempt &&
         a.error === b.error);
 }

@@ -27,7 +27,11 @@ export function eventSourceTransport(Impl, options = {}) {
         catch (err) {
             throw new TransportUnsupported(`the EventSource could not be created: ${String(err)}`);
         }
+        /** Whether the EventSource's events still count (until it fails for good or is closed). */
         let live = true;
+        /** Whether the client closed the transport: a probe's late answer is dropped. */
+        let closed = false;
+        const probing = new AbortController();
         let opened = false;
         const listened = new Set();
         const listen = (type) => {
@@ -84,8 +88,6 @@ export function eventSourceTransport(Impl, options = {}) {
                 }
             });
         };
-        let closed = false;
-        const probing = new AbortController();
         source.addEventListener('open', () => {
             if (live) {
                 opened = true;

@@ -792,8 +792,10 @@ export class SSEClient {
     if (sameState(this.state, next)) {
       return;
     }
+    const previous = this.state;
     this.state = freeze(next);
-    if (this.shared?.leader === true) {
+    // Followers keep their own cursor from the events: only the rest of the state is news.
+    if (this.shared?.leader === true && !sameConnection(previous, next)) {
       this.shared.post({ kind: 'state', state: this.state });
     }
     for (const listener of [...this.stateListeners]) {
@@ -865,10 +867,14 @@ function isObject(value: unknown): value is Record<string, unknown> {
 }
 
 function sameState(a: ConnectionState, b: ConnectionState): boolean {
+  return a.lastEventId === b.lastEventId && sameConnection(a, b);
+}
+
+/** The same state but perhaps for the cursor. */
+function sameConnection(a: ConnectionState, b: ConnectionState): boolean {
   return (
     a.status === b.status &&
     a.connectionId === b.connectionId &&
-    a.lastEventId === b.lastEventId &&
     a.reconnectAttempt === b.reconnectAttempt &&
     a.error === b.error
   );

@@ -114,7 +114,11 @@ export function eventSourceTransport(
     } catch (err) {
       throw new TransportUnsupported(`the EventSource could not be created: ${String(err)}`);
     }
+    /** Whether the EventSource's events still count (until it fails for good or is closed). */
     let live = true;
+    /** Whether the client closed the transport: a probe's late answer is dropped. */
+    let closed = false;
+    const probing = new AbortController();
     let opened = false;
     const listened = new Set<string>();
     const listen = (type: string): void => {
@@ -174,8 +178,6 @@ export function eventSourceTransport(
         },
       );
     };
-    let closed = false;
-    const probing = new AbortController();
     source.addEventListener('open', () => {
       if (live) {
         opened = true;

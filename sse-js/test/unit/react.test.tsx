@@ -505,3 +505,25 @@ describe('useSSEAlerts, as the brief sends banners', () => {
     expect(items()).toEqual(['2=fresh']);
   });
 });
+
+describe('the shared connection key', () => {
+  it('tells token functions apart by identity, and shares one between components', () => {
+    const aliceToken = () => 'alice';
+    const bobToken = () => 'bob';
+    function Stream({ token }: { token: () => string }) {
+      useSSE(URL, { ...OPTIONS, token });
+      return null;
+    }
+    render(
+      <>
+        <Stream token={aliceToken} />
+        <Stream token={aliceToken} />
+        <Stream token={bobToken} />
+      </>,
+    );
+    expect(FakeEventSource.urls).toEqual([
+      '/api/sse/stream?channels=notifications,toasts&token=alice',
+      '/api/sse/stream?channels=notifications,toasts&token=bob',
+    ]);
+  });
+});

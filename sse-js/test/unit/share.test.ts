@@ -89,6 +89,7 @@ beforeEach(() => {
 
 afterEach(() => {
   for (const client of clients) client.close();
+  vi.unstubAllGlobals();
 });
 
 describe('one connection per browser', () => {
@@ -139,6 +140,5 @@ describe('one connection per browser', () => {
     clients.push(client);
     expect(client.sharing).toBe(null);
     expect(FakeEventSource.instances).toHaveLength(1);
-    vi.unstubAllGlobals();
   });
 });
