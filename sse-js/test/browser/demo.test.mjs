@@ -74,6 +74,27 @@ test('a role-targeted alert appears only where the role matches', async () => {
   await snap('2-alert');
 });
 
+test('the banner board shows on the pages, and an invalidation refetches it', async () => {
+  await api(demo.url, 'PUT', '/api/alerts/board-1', 'admin-token', { message: 'Board banner', level: 'critical' });
+  for (const page of [alice, bob]) {
+    await page.locator('#alerts .alert[data-id="board-1"][data-level="critical"]', { hasText: 'Board banner' })
+      .waitFor({ timeout: 5_000 });
+  }
+  // Alice still shows the role-targeted alert of the test before, which is not on the board.
+  assert.equal(await alice.locator('#alerts .alert[data-id="editors"]').count(), 1);
+  const refetched = alice.waitForResponse(
+    (response) => new URL(response.url()).pathname === '/api/alerts' && response.request().method() === 'GET',
+    { timeout: 5_000 },
+  );
+  await api(demo.url, 'POST', '/api/alerts/invalidate', 'admin-token');
+  await refetched;
+  // The refetch replaced the list with the board.
+  await alice.locator('#alerts .alert[data-id="editors"]').waitFor({ state: 'detached', timeout: 5_000 });
+  assert.deepEqual(await alice.locator('#alerts .alert').evaluateAll((nodes) => nodes.map((n) => n.dataset.id)), ['board-1']);
+  await api(demo.url, 'DELETE', '/api/alerts/board-1', 'admin-token');
+  await bob.locator('#alerts .alert[data-id="board-1"]').waitFor({ state: 'detached', timeout: 5_000 });
+});
+
 test('the chat shows who is online, from the presence list and its events', async () => {
   // Bob's page was open before Alice's: the list; Alice's page after Bob's: the join event.
   await alice.locator('#online li[data-user-id="3"]').waitFor({ timeout: 5_000 });

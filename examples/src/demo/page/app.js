@@ -30,6 +30,9 @@ function connect() {
   });
   client.addEventListener('toast', showToast);
   client.addEventListener('alert', updateAlert);
+  // The banner board publishes on alerts as `update`; system broadcasts show as banners too.
+  client.addEventListener('update', (data, envelope) => { if (envelope.channel === 'alerts') updateAlert(data, envelope); });
+  client.addEventListener('broadcast', (data, envelope) => { if (envelope.channel === 'system') updateAlert(data, envelope); });
   client.addEventListener('notification', addNotification);
   client.addEventListener('data', (data) => { if (data?.type === 'metrics') addPoint(data); });
   client.addEventListener('chat-message', addChatMessage);
@@ -37,7 +40,7 @@ function connect() {
   client.addEventListener('presence-join', (data) => { state.online.set(String(data.userId), 1); renderOnline(); });
   client.addEventListener('presence-leave', (data) => { state.online.delete(String(data.userId)); renderOnline(); });
   client.addEventListener('refresh', (data) => {
-    if (data?.type === 'cache-invalidation' && data.channel === 'alerts') clearAlerts();
+    if (data?.type === 'cache-invalidation' && data.channel === 'alerts') loadAlerts();
   });
   client.addEventListener('history-gap', () => {
     $('#gap-notice').hidden = false;
@@ -78,9 +81,11 @@ function updateAlert(data, envelope) {
   renderAlerts();
 }
 
-function clearAlerts() {
+/** The banner board, refetched when the server says the banners are stale. */
+async function loadAlerts() {
+  const board = await api('GET', '/api/alerts').catch(() => []);
   state.alerts.clear();
-  renderAlerts();
+  for (const banner of board) updateAlert(banner, { id: banner.id });
 }
 
 function renderAlerts() {
@@ -329,6 +334,7 @@ async function signIn(token) {
   $('#admin').hidden = !state.me?.roles.includes('admin');
   $('#chat-input').placeholder = state.me ? `Message as ${state.me.name}` : 'Say something (sign in first)';
   connect();
+  loadAlerts();
   refreshConnections();
 }
 
