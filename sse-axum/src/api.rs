@@ -67,10 +67,14 @@ use serde::{Deserialize, Serialize};
 use sse_hub::{
     Channel, ConnectionId, ConnectionInfo, Hub, HubStats, Identity, Role, SendReport, UserId,
     cluster::{ClusterStats, ConnectionOutcome, PresentUser},
+    wire::{
+        AuthExpiredData, CacheInvalidationData, ConnectedData, EventEnvelope, HeartbeatData,
+        HistoryGapData, PresenceData, ResourceRefreshData, ToastData,
+    },
 };
 use sse_tower::{StreamConfig, error::Rejection, publish};
 use utoipa::{
-    OpenApi, ToSchema,
+    Modify, OpenApi, PartialSchema, ToSchema,
     openapi::schema::{ObjectBuilder, Type},
 };
 
@@ -378,6 +382,10 @@ struct Error {
     /// The field at fault, for `invalid_message`.
     #[serde(skip_serializing_if = "Option::is_none")]
     field: Option<String>,
+    /// When the ban ends, for `banned` (the stream endpoint's refusal of a banned user):
+    /// milliseconds since the Unix epoch.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    until: Option<u64>,
 }
 
 /// `GET /stats`: the instance's statistics, and on a shared backplane the cluster's.
@@ -450,7 +458,10 @@ pub struct PresenceOf {
         description = "Publish messages to Server-Sent Events streams and administer them: \
                        statistics, connections, kicks, bans, revocation, delivery explain and \
                        presence. Refusals are JSON {\"error\",\"message\"}. Administration is \
-                       guarded by the application's own check (401 or 403)."
+                       guarded by the application's own check (401 or 403). The schemas \
+                       EventEnvelope and *Data describe the events of the stream endpoint: \
+                       the JSON of every event's data line, and the data of the events the \
+                       server sends by itself."
     ),
     paths(
         publish_handler,
@@ -464,9 +475,34 @@ pub struct PresenceOf {
         explain,
         presence,
     ),
-    components(schemas(Error))
+    modifiers(&Envelope),
+    components(schemas(
+        Error,
+        ConnectedData<'_>,
+        HeartbeatData,
+        HistoryGapData<'_>,
+        AuthExpiredData,
+        PresenceData<'_>,
+        ToastData,
+        CacheInvalidationData<'_>,
+        ResourceRefreshData<'_>,
+    ))
 )]
 struct ApiDoc;
+
+/// Adds the stream's `EventEnvelope` under its own name (a generic type's schema would be
+/// named after its parameter).
+struct Envelope;
+
+impl Modify for Envelope {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.schemas.insert(
+            EventEnvelope::<serde_json::Value>::name().into_owned(),
+            EventEnvelope::<serde_json::Value>::schema(),
+        );
+    }
+}
 
 /// Publish one message.
 ///

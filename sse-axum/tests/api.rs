@@ -470,3 +470,188 @@ async fn explain_says_what_happened_at_each_connection() {
     let (status, _) = call(&app, admin("GET", "/api/sse/explain?userId=3"), "").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 }
+
+/// The properties of schema `name` in `doc` (its `allOf` parts merged): each with its schema,
+/// and the required ones.
+fn schema_properties(
+    doc: &Value,
+    schema: &Value,
+) -> (
+    std::collections::BTreeMap<String, Value>,
+    std::collections::BTreeSet<String>,
+) {
+    let schema = resolve(doc, schema);
+    let mut properties = std::collections::BTreeMap::new();
+    let mut required = std::collections::BTreeSet::new();
+    for part in schema["allOf"].as_array().into_iter().flatten() {
+        let (p, r) = schema_properties(doc, part);
+        properties.extend(p);
+        required.extend(r);
+    }
+    for (name, property) in schema["properties"].as_object().into_iter().flatten() {
+        properties.insert(name.clone(), resolve(doc, property).clone());
+    }
+    for name in schema["required"].as_array().into_iter().flatten() {
+        required.insert(name.as_str().unwrap().to_owned());
+    }
+    (properties, required)
+}
+
+fn resolve<'a>(doc: &'a Value, schema: &'a Value) -> &'a Value {
+    match schema["$ref"].as_str() {
+        Some(reference) => {
+            let name = reference.strip_prefix("#/components/schemas/").unwrap();
+            &doc["components"]["schemas"][name]
+        }
+        None => schema,
+    }
+}
+
+/// Checks `value` against the document's schema `name`: every property it names and no other,
+/// every required one, each of the JSON type and enum value its schema says.
+#[track_caller]
+fn assert_matches_schema(doc: &Value, name: &str, value: &Value) {
+    let schema = &doc["components"]["schemas"][name];
+    assert!(schema.is_object(), "no schema {name}");
+    let (properties, required) = schema_properties(doc, schema);
+    let object = value
+        .as_object()
+        .unwrap_or_else(|| panic!("{name}: {value} is not an object"));
+    let keys: std::collections::BTreeSet<String> = object.keys().cloned().collect();
+    let named: std::collections::BTreeSet<String> = properties.keys().cloned().collect();
+    assert_eq!(keys, named, "{name}: the properties of {value}");
+    assert!(
+        required.is_subset(&keys),
+        "{name}: {required:?} required in {value}"
+    );
+    for (key, property) in &properties {
+        let field = &object[key];
+        if let Some(values) = property["enum"].as_array() {
+            assert!(
+                values.contains(field),
+                "{name}.{key}: {field} not in {values:?}"
+            );
+        }
+        let kind = match field {
+            Value::Null => "null",
+            Value::Bool(_) => "boolean",
+            Value::Number(n) if n.is_u64() || n.is_i64() => "integer",
+            Value::Number(_) => "number",
+            Value::String(_) => "string",
+            Value::Array(_) => "array",
+            Value::Object(_) => "object",
+        };
+        let types = match &property["type"] {
+            Value::String(t) => vec![t.as_str()],
+            Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
+            // `oneOf` a null and a reference: either.
+            _ => property["oneOf"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|s| resolve(doc, s)["type"].as_str().unwrap_or("any"))
+                .collect(),
+        };
+        assert!(
+            types.is_empty() || types.contains(&kind) || types.contains(&"any"),
+            "{name}.{key}: {field} is not of {types:?}"
+        );
+    }
+}
+
+/// The events a stream carries match the schemas the document gives them (the schemas the
+/// browser client's TypeScript types are generated from): the connected event, a heartbeat,
+/// a history gap, the user's own presence join, a toast, a cache invalidation, a resource
+/// refresh and the refresh of a revocation.
+#[tokio::test(start_paused = true)]
+async fn the_stream_events_match_their_schemas_in_the_document() {
+    use sse_hub::{
+        HistoryConfig, RefreshOptions, ToastKind, ToastOptions, system, testing::Events,
+    };
+    use std::time::Duration;
+
+    let doc = serde_json::to_value(Api::new(Hub::new(), api::require(|_| true)).openapi()).unwrap();
+    let data_of = |frame: &[u8]| -> Value {
+        let text = std::str::from_utf8(frame).unwrap();
+        let line = text.lines().find_map(|l| l.strip_prefix("data: ")).unwrap();
+        serde_json::from_str(line).unwrap()
+    };
+
+    let hub = Hub::builder()
+        .history(HistoryConfig::default().capacity(1))
+        .presence_channels([Channel::CHAT])
+        .presence_debounce(Duration::from_millis(10))
+        .build();
+    tokio::spawn({
+        let hub = hub.clone();
+        async move { hub.run_presence(tokio::time::sleep).await }
+    });
+    let first = hub
+        .send(Message::new(Channel::CHAT, EventType::Data, json!(1)))
+        .await
+        .unwrap();
+    for n in 2..4 {
+        hub.send(Message::new(Channel::CHAT, EventType::Data, json!(n)))
+            .await
+            .unwrap();
+    }
+    let subscription = hub
+        .connect(
+            ConnectOptions::new(Identity::user(7))
+                .channels([Channel::CHAT, Channel::TOASTS])
+                .presence(true)
+                .last_event_id(first.cursor),
+        )
+        .await
+        .unwrap();
+
+    let connected = data_of(&system::connected(
+        &subscription.connected(),
+        Duration::from_secs(15),
+        1,
+    ));
+    assert_matches_schema(&doc, "EventEnvelope", &connected);
+    assert_eq!(connected["event"], "connected");
+    assert_matches_schema(&doc, "ConnectedData", &connected["data"]);
+    assert_eq!(connected["data"]["historyGap"], true);
+    assert_matches_schema(&doc, "HeartbeatData", &data_of(&system::heartbeat(2)));
+
+    let mut events = Events::from_subscription(subscription).ignore_heartbeats();
+    let gap = events.expect_history_gap().await.json();
+    assert_matches_schema(&doc, "EventEnvelope", &gap);
+    assert_matches_schema(&doc, "HistoryGapData", &gap["data"]);
+    assert_eq!(gap["data"]["lastEventId"], first.cursor.to_string());
+    let join = events.expect_event(system::PRESENCE_JOIN).await.json();
+    assert_matches_schema(&doc, "EventEnvelope", &join);
+    assert_matches_schema(&doc, "PresenceData", &join["data"]);
+    assert_eq!(join["data"], json!({"userId": "7", "connections": 1}));
+
+    hub.send_toast(7, "saved", ToastKind::Success, ToastOptions::default())
+        .await
+        .unwrap();
+    let toast = events.expect_event("toast").await.json();
+    assert_matches_schema(&doc, "EventEnvelope", &toast);
+    assert_matches_schema(&doc, "ToastData", &toast["data"]);
+    assert_eq!(toast["data"]["type"], "success");
+
+    hub.invalidate_client_caches([Channel::CHAT], None::<Vec<UserId>>)
+        .await
+        .unwrap();
+    let invalidation = events.expect_event("refresh").await.json();
+    assert_matches_schema(&doc, "CacheInvalidationData", &invalidation["data"]);
+
+    hub.trigger_refresh("orders", RefreshOptions::default().channel(Channel::CHAT))
+        .await
+        .unwrap();
+    let refresh = events.expect_event("refresh").await.json();
+    assert_matches_schema(&doc, "ResourceRefreshData", &refresh["data"]);
+    assert_eq!(
+        refresh["data"],
+        json!({"resource": "orders", "reason": null})
+    );
+
+    hub.revoke_user(7).await;
+    let revoked = events.expect_event("refresh").await;
+    assert!(revoked.is_auth_expired());
+    assert_matches_schema(&doc, "AuthExpiredData", &revoked.json()["data"]);
+}

@@ -225,6 +225,10 @@ pub enum Outcome {
 /// One connection's line of an [`Explanation`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "openapi",
+    schema(description = "What happened to the message at one connection.")
+)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct ConnectionOutcome {

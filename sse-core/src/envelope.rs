@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 use crate::{
     Channel, Cursor, EventType, FrameBuilder, MessageId, Permission, Role, Target, UserId,
     error::{BackplaneError, MessageError},
-    frame::EventData,
     message::{CoalesceKey, MessageParts},
+    wire::EventEnvelope,
 };
 
 /// A message after validation: its routing metadata and its SSE frame, encoded once.
@@ -135,7 +135,7 @@ impl Envelope {
         // The hub's own clock decides expiry, history age and order; the publisher's
         // timestamp, if any, is shown to clients as data.
         let timestamp = parts.timestamp.unwrap_or(now_ms);
-        let frame = FrameBuilder::with_capacity(96).event_data(&EventData {
+        let frame = FrameBuilder::with_capacity(96).event_data(&EventEnvelope {
             id: id.as_str(),
             channel: &parts.channel,
             event: &parts.event,

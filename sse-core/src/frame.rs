@@ -180,24 +180,11 @@ impl fmt::Debug for FrameBuilder {
     }
 }
 
-/// The JSON object on the `data:` line of every event: the same shape for the application's
-/// messages and for the events the system sends by itself (see [`system`](crate::system)).
-///
-/// This is the one place the shape is written down.
-#[derive(serde::Serialize)]
-pub(crate) struct EventData<'a, D: ?Sized> {
-    pub(crate) id: &'a str,
-    pub(crate) channel: &'a crate::Channel,
-    pub(crate) event: &'a crate::EventType,
-    pub(crate) data: &'a D,
-    pub(crate) timestamp: u64,
-}
-
 impl FrameBuilder {
     /// Writes the `event:` field and the `data:` line of an event of the product's shape.
     pub(crate) fn event_data<D: serde::Serialize + ?Sized>(
         self,
-        data: &EventData<'_, D>,
+        data: &crate::wire::EventEnvelope<'_, D>,
     ) -> Result<Self, serde_json::Error> {
         // Event types are validated names: they never contain CR, LF or NUL.
         let mut this = self;

@@ -119,6 +119,7 @@ pub mod system;
 mod target;
 #[cfg(feature = "test-util")]
 pub mod testing;
+pub mod wire;
 
 /// The attribute that implements [`Authenticator`], [`PermissionResolver`] and [`Backplane`]
 /// (their methods are `async`, and the traits are used as `dyn`).

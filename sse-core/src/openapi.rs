@@ -148,6 +148,25 @@ impl ToSchema for UserId {
     }
 }
 
+/// A string that is always `value`.
+fn literal(value: &str) -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some([value]))
+}
+
+pub(crate) fn history_gap() -> ObjectBuilder {
+    literal(crate::system::HISTORY_GAP)
+}
+
+pub(crate) fn auth_expired() -> ObjectBuilder {
+    literal(crate::system::AUTH_EXPIRED)
+}
+
+pub(crate) fn cache_invalidation() -> ObjectBuilder {
+    literal(crate::system::CACHE_INVALIDATION)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

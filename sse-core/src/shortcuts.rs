@@ -4,13 +4,15 @@
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::{
     Channel, EventType, Hub, Message, SendReport, UserId,
     error::SendError,
     message::CoalesceKey,
     name::{Rule, is_id_char},
+    system,
+    wire::{CacheInvalidationData, ResourceRefreshData, ToastData},
 };
 
 const RESOURCE_RULE: Rule = Rule {
@@ -28,6 +30,11 @@ const RESOURCE_RULE: Rule = Rule {
 /// assert_eq!(serde_json::to_string(&sse_hub::ToastKind::Warning).unwrap(), "\"warning\"");
 /// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "openapi",
+    schema(description = "The kind of a toast; clients style it.")
+)]
 #[serde(rename_all = "lowercase")]
 pub enum ToastKind {
     /// A success confirmation.
@@ -143,31 +150,32 @@ impl Hub {
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// use sse_hub::{Hub, ToastKind, ToastOptions, UserId};
+    /// use sse_hub::{Hub, ToastKind, ToastOptions};
     ///
     /// let hub = Hub::new();
     /// let report = hub
-    ///     .send_toast(UserId::from(123), "Operation completed successfully!", ToastKind::Success, ToastOptions::default())
+    ///     .send_toast(123, "Operation completed successfully!", ToastKind::Success, ToastOptions::default())
     ///     .await?;
     /// assert_eq!(report.sent, 0); // nobody is connected
     /// # Ok(()) }
     /// ```
     pub async fn send_toast(
         &self,
-        user: UserId,
+        user: impl Into<UserId>,
         text: impl Into<String>,
         kind: ToastKind,
         options: ToastOptions,
     ) -> Result<SendReport, SendError> {
-        let data = json!({
-            "message": text.into(),
-            "type": kind,
-            "duration": u64::try_from(options.duration.as_millis()).unwrap_or(u64::MAX),
-            "dismissible": options.dismissible,
-        });
+        let data = ToastData {
+            message: text.into(),
+            kind,
+            duration: u64::try_from(options.duration.as_millis()).unwrap_or(u64::MAX),
+            dismissible: options.dismissible,
+        };
         self.send(
-            Message::new(Channel::TOASTS, EventType::Toast, data)
-                .to_users([user])
+            Message::json(Channel::TOASTS, EventType::Toast, &data)
+                .expect("toast data always serialises")
+                .to_users([user.into()])
                 .retryable(false),
         )
         .await
@@ -250,8 +258,13 @@ impl Hub {
         for channel in channels {
             let key = CoalesceKey::new(format!("invalidate:{channel}"))
                 .expect("channel names are valid in keys");
-            let data = json!({ "type": "cache-invalidation", "channel": channel });
-            let mut message = Message::new(channel, EventType::Refresh, data).coalesce_key(key);
+            let data = CacheInvalidationData {
+                kind: system::CACHE_INVALIDATION,
+                channel: &channel,
+            };
+            let mut message = Message::json(channel.clone(), EventType::Refresh, &data)
+                .expect("cache invalidation data always serialises")
+                .coalesce_key(key);
             if let Some(users) = &users {
                 message = message.to_users(users.iter().cloned());
             }
@@ -278,8 +291,12 @@ impl Hub {
             .map_err(|e| SendError::Invalid(e.into()))?;
         let key = CoalesceKey::new(format!("refresh:{resource}"))
             .expect("a valid resource makes a valid key");
-        let data = json!({ "resource": resource, "reason": options.reason });
-        self.send(Message::new(options.channel, EventType::Refresh, data).coalesce_key(key))
-            .await
+        let data = ResourceRefreshData {
+            resource,
+            reason: options.reason.as_deref(),
+        };
+        let message = Message::json(options.channel.clone(), EventType::Refresh, &data)
+            .expect("refresh data always serialises");
+        self.send(message.coalesce_key(key)).await
     }
 }

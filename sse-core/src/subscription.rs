@@ -15,6 +15,7 @@ use crate::{Channel, ConnectionId, UserId, connection::Connection, registry::Ros
 
 /// What a connection got when it opened: the content of the `connected` event.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct Connected {
@@ -22,7 +23,8 @@ pub struct Connected {
     pub connection_id: ConnectionId,
     /// The subscribed channels.
     pub channels: Vec<Channel>,
-    /// The user, if authenticated.
+    /// The user, if authenticated (`null` for an anonymous connection).
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, required = true))]
     pub user_id: Option<UserId>,
     /// Whether the client resumed from a cursor.
     pub resumed: bool,

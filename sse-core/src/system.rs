@@ -24,10 +24,17 @@ use std::time::Duration;
 use bytes::Bytes;
 use serde::Serialize;
 
-use crate::{Channel, Connected, Cursor, EventType, FrameBuilder, frame::EventData};
+use crate::{
+    Channel, Connected, Cursor, EventType, FrameBuilder,
+    wire::{AuthExpiredData, ConnectedData, EventEnvelope, HeartbeatData, HistoryGapData},
+};
 
 /// The reason a history-gap `refresh` event gives.
 pub const HISTORY_GAP: &str = "history-gap";
+
+/// The `type` of the data of the `refresh` event that tells clients to drop what they cached
+/// from a channel ([`Hub::invalidate_client_caches`](crate::Hub::invalidate_client_caches)).
+pub const CACHE_INVALIDATION: &str = "cache-invalidation";
 
 /// The event name of a presence join: a user's first connection to a presence channel
 /// opened (data `{"userId", "connections": 1}`).
@@ -64,21 +71,14 @@ pub const AUTH_EXPIRED: &str = "auth-expired";
 /// # Ok(()) }
 /// ```
 pub fn connected(connected: &Connected, heartbeat_interval: Duration, now_ms: u64) -> Bytes {
-    #[derive(Serialize)]
-    #[serde(rename_all = "camelCase")]
-    struct Data<'a> {
-        #[serde(flatten)]
-        connected: &'a Connected,
-        heartbeat_interval: u64,
-    }
     let id = connected.connection_id.to_string();
     event(
         None,
-        &EventData {
+        &EventEnvelope {
             id: &id,
             channel: &Channel::SYSTEM,
             event: &EventType::Connected,
-            data: &Data {
+            data: &ConnectedData {
                 connected,
                 heartbeat_interval: millis(heartbeat_interval),
             },
@@ -92,14 +92,10 @@ pub fn connected(connected: &Connected, heartbeat_interval: Duration, now_ms: u6
 /// Its data is only `{"timestamp": ...}`: heartbeats are encoded once per tick for every
 /// stream of an endpoint, so they carry nothing about one connection.
 pub fn heartbeat(now_ms: u64) -> Bytes {
-    #[derive(Serialize)]
-    struct Data {
-        timestamp: u64,
-    }
     FrameBuilder::with_capacity(64)
         .event(EventType::Heartbeat.as_str())
         .expect("event types never contain CR, LF or NUL")
-        .json_data(&Data { timestamp: now_ms })
+        .json_data(&HeartbeatData { timestamp: now_ms })
         .expect("the heartbeat data always serialises")
         .finish()
 }
@@ -128,22 +124,16 @@ pub(crate) struct HistoryGap<'a> {
 /// The `refresh` event telling a resuming client that history no longer reaches its cursor:
 /// it should reload its state, then carry on with live events.
 pub(crate) fn history_gap(gap: &HistoryGap<'_>, now_ms: u64) -> Bytes {
-    #[derive(Serialize)]
-    #[serde(rename_all = "camelCase")]
-    struct Data<'a> {
-        reason: &'static str,
-        last_event_id: Option<String>,
-        channels: &'a [Channel],
-    }
+    let last_event_id = gap.last_event_id.map(ToString::to_string);
     event(
         gap.resume_from.as_ref(),
-        &EventData {
+        &EventEnvelope {
             id: gap.id,
             channel: &Channel::SYSTEM,
             event: &EventType::Refresh,
-            data: &Data {
+            data: &HistoryGapData {
                 reason: HISTORY_GAP,
-                last_event_id: gap.last_event_id.map(ToString::to_string),
+                last_event_id: last_event_id.as_deref(),
                 channels: gap.channels,
             },
             timestamp: now_ms,
@@ -155,17 +145,13 @@ pub(crate) fn history_gap(gap: &HistoryGap<'_>, now_ms: u64) -> Bytes {
 /// is `{"reason":"auth-expired"}`. It carries no SSE id, so the client resumes after the last
 /// message it received once it reconnects with fresh credentials.
 pub(crate) fn auth_expired(id: &str, now_ms: u64) -> Bytes {
-    #[derive(Serialize)]
-    struct Data {
-        reason: &'static str,
-    }
     event(
         None,
-        &EventData {
+        &EventEnvelope {
             id,
             channel: &Channel::SYSTEM,
             event: &EventType::Refresh,
-            data: &Data {
+            data: &AuthExpiredData {
                 reason: AUTH_EXPIRED,
             },
             timestamp: now_ms,
@@ -173,7 +159,7 @@ pub(crate) fn auth_expired(id: &str, now_ms: u64) -> Bytes {
     )
 }
 
-fn event<D: Serialize>(id: Option<&Cursor>, data: &EventData<'_, D>) -> Bytes {
+fn event<D: Serialize>(id: Option<&Cursor>, data: &EventEnvelope<'_, D>) -> Bytes {
     let mut frame = FrameBuilder::with_capacity(256);
     if let Some(id) = id {
         frame = frame

@@ -17,7 +17,6 @@ use std::{
 };
 
 use parking_lot::Mutex;
-use serde_json::json;
 use tokio::sync::mpsc;
 
 use super::Hub;
@@ -26,6 +25,7 @@ use crate::{
     cluster::{Answer, Command, Presence, PresenceUpdate, PresentUser},
     registry::PresenceChange,
     system::{PRESENCE_JOIN, PRESENCE_LEAVE},
+    wire::PresenceData,
 };
 
 /// What the hub keeps for presence events.
@@ -272,7 +272,11 @@ impl Hub {
         connections: usize,
     ) {
         let event = EventType::new(event).expect("presence event names are valid");
-        let data = json!({ "userId": user, "connections": connections });
+        let data = serde_json::to_value(PresenceData {
+            user_id: user,
+            connections,
+        })
+        .expect("presence data always serialises");
         // A failed send is counted by the hub; presence events are not retried.
         let _ = self
             .send(Message::presence_event(channel.clone(), event, data))

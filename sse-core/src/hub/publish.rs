@@ -17,6 +17,14 @@ use crate::{
 /// deliver the message to their own connections.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "openapi",
+    schema(
+        description = "The outcome of a publish.\n\nThe counts are about this instance's \
+                          connections: with a shared backplane, other instances deliver the \
+                          message to their own connections."
+    )
+)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct SendReport {

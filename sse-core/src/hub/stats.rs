@@ -284,6 +284,10 @@ impl BackplaneOp {
 /// Backplane errors, by [`BackplaneOp`].
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "openapi",
+    schema(description = "Backplane errors, by operation.")
+)]
 #[serde(rename_all = "camelCase", default)]
 #[non_exhaustive]
 pub struct BackplaneErrors {
@@ -333,7 +337,7 @@ pub struct MemoryStats {
     pub history: usize,
     /// The persistent-message cache.
     pub persistent_cache: usize,
-    /// The delivery ledger behind [`Hub::explain`](crate::Hub::explain).
+    /// The delivery ledger behind `Hub::explain` (`GET /explain`).
     #[serde(default)]
     pub ledger: usize,
 }
