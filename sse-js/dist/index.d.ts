@@ -15,5 +15,5 @@ export { TransportUnsupported, eventSourceTransport, fetchTransport, parseRetryA
 export type { EventSourceTransportOptions, FetchTransportOptions, Transport, TransportEnd, TransportFactory, TransportHandlers, TransportRequest, } from './transport.js';
 export { backoffDelay } from './backoff.js';
 export type { BackoffOptions } from './backoff.js';
-export type { BuiltinChannel, BuiltinEventType, CacheInvalidationData, ChannelName, ConnectedData, Envelope, ErrorBody, EventType, HeartbeatData, HistoryGapData, ResourceRefreshData, SSEMessage, Target, } from './types.js';
+export type { AuthExpiredData, BuiltinChannel, BuiltinEventType, CacheInvalidationData, ChannelName, ConnectedData, ConnectionInfo, Envelope, ErrorBody, EventType, Explain, HeartbeatData, HistoryGapData, PresenceData, PresenceOf, ResourceRefreshData, Schemas, SendReport, SSEMessage, Stats, Target, ToastData, ToastKind, components, operations, paths, } from './types.js';
 //# sourceMappingURL=index.d.ts.map

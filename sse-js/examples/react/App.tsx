@@ -1,6 +1,6 @@
 import { type FormEvent, useCallback, useEffect, useState } from 'react';
 
-import type { ChannelName } from '@universal-sse/client';
+import type { ChannelName, ConnectionInfo, SSEMessage } from '@universal-sse/client';
 import {
   type AlertInvalidation,
   type SSEAlert,
@@ -34,12 +34,6 @@ interface Me {
 }
 
 type Banner = { id: string; title?: string; message: string; level: string };
-
-interface Connection {
-  id: string;
-  userId?: string;
-  channels: string[];
-}
 
 /** Calls the demo's API with the bearer token; the JSON answer, or an error with its message. */
 async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
@@ -152,10 +146,10 @@ function BannerSystem() {
 }
 
 function AdminPanel() {
-  const [rows, setRows] = useState<Connection[]>([]);
+  const [rows, setRows] = useState<ConnectionInfo[]>([]);
   const [note, setNote] = useState('');
   const refresh = useCallback(() => {
-    api<Connection[]>('GET', '/api/sse/connections').then(setRows, (err: Error) => setNote(err.message));
+    api<ConnectionInfo[]>('GET', '/api/sse/connections').then(setRows, (err: Error) => setNote(err.message));
   }, []);
   useEffect(() => {
     refresh();
@@ -180,7 +174,7 @@ function AdminPanel() {
         data: { message: form.get('message'), type: 'info' },
         target: 'user-specific',
         targetUsers: [String(form.get('user'))],
-      }),
+      } satisfies SSEMessage),
       'toast sent',
     );
   };
