@@ -295,7 +295,7 @@ impl Hub {
             resource,
             reason: options.reason.as_deref(),
         };
-        let message = Message::json(options.channel.clone(), EventType::Refresh, &data)
+        let message = Message::json(options.channel, EventType::Refresh, &data)
             .expect("refresh data always serialises");
         self.send(message.coalesce_key(key)).await
     }
