@@ -134,9 +134,9 @@ pub fn is_json(headers: &HeaderMap) -> bool {
         .is_some_and(|mime| {
             let mime = mime.trim();
             mime.eq_ignore_ascii_case("application/json")
-                || (mime.len() > 5
-                    && mime.is_char_boundary(mime.len() - 5)
-                    && mime[mime.len() - 5..].eq_ignore_ascii_case("+json"))
+                || mime.rsplit_once('+').is_some_and(|(kind, suffix)| {
+                    !kind.is_empty() && suffix.eq_ignore_ascii_case("json")
+                })
         })
 }
 

@@ -113,13 +113,13 @@ pub async fn check_write(request: Request, next: Next) -> Response {
         return next.run(request).await;
     }
     let (parts, body) = request.into_parts();
-    if has_body(&parts.headers) && !sse_tower::publish::is_json(&parts.headers) {
-        return ApiError(Rejection::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-            "the body must be JSON (content-type: application/json)",
-        ))
-        .into_response();
+    let json = if has_body(&parts.headers) {
+        sse_tower::publish::require_json(&parts.headers)
+    } else {
+        Ok(())
+    };
+    if let Err(refused) = json {
+        return ApiError(refused).into_response();
     }
     if matches!(token(&parts), Some((_, TokenSource::Cookie))) && !same_origin(&parts) {
         return ApiError(Rejection::new(

@@ -1,15 +1,10 @@
 // The demo page in a real headless Chromium (Debian's, driven by playwright-core): two users
 // side by side. Screenshots of each step go to target/browser-artifacts (not committed).
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 
-import { launchChromium } from '../support/browser.mjs';
+import { artifact, launchChromium } from '../support/browser.mjs';
 import { api, startDemo } from '../support/demo.mjs';
-
-const artifacts = join(dirname(fileURLToPath(import.meta.url)), '../../../target/browser-artifacts');
 
 let demo;
 let browser;
@@ -25,8 +20,8 @@ async function pageAs(token) {
 }
 
 async function snap(name) {
-  await alice.screenshot({ path: join(artifacts, `${name}-alice.png`) });
-  await bob.screenshot({ path: join(artifacts, `${name}-bob.png`) });
+  await alice.screenshot({ path: artifact(`${name}-alice.png`) });
+  await bob.screenshot({ path: artifact(`${name}-bob.png`) });
 }
 
 /** A notification to both pages; once it shows on a page, everything sent before it has too. */
@@ -40,7 +35,6 @@ async function marker(n) {
 }
 
 before(async () => {
-  mkdirSync(artifacts, { recursive: true });
   demo = await startDemo();
   browser = await launchChromium();
   alice = await pageAs('alice-token');
@@ -150,7 +144,7 @@ test('the admin panel charts deliveries, drops and open streams live', async () 
     null,
     { timeout: 10_000 },
   );
-  await admin.locator('#statistics').screenshot({ path: join(artifacts, '5-admin-statistics.png') });
+  await admin.locator('#statistics').screenshot({ path: artifact('5-admin-statistics.png') });
   await admin.context().close();
 });
 
@@ -167,7 +161,7 @@ test('the admin panel explains why a user did not get a message', async () => {
   await row.waitFor({ timeout: 5_000 });
   assert.equal(await row.getAttribute('data-outcome'), 'not-recipient');
   assert.equal(await row.locator('td:nth-child(4)').textContent(), 'the user is not among targetUsers');
-  await admin.screenshot({ path: join(artifacts, '6-explain-admin.png'), fullPage: true });
+  await admin.screenshot({ path: artifact('6-explain-admin.png'), fullPage: true });
   await admin.context().close();
 });
 
@@ -188,7 +182,7 @@ test('an admin bans a user from the panel: the stream ends everywhere and reconn
   const refused = await fetch(`${demo.url}/api/sse/stream?channels=notifications&token=bob-token`);
   assert.equal(refused.status, 403);
   assert.equal((await refused.json()).error, 'banned');
-  await admin.screenshot({ path: join(artifacts, '7-ban-admin.png') });
+  await admin.screenshot({ path: artifact('7-ban-admin.png') });
   assert.equal(await api(demo.url, 'DELETE', '/api/sse/users/3/ban', 'admin-token'), null);
   const lifted = await fetch(`${demo.url}/api/sse/stream?channels=notifications&token=bob-token`);
   assert.equal(lifted.status, 200);

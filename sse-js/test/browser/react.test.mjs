@@ -2,15 +2,10 @@
 // a real headless Chromium against the real demo: the fetch transport with a bearer token, the
 // brief's NotificationSystem and BannerSystem, and the admin panel.
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 
-import { launchChromium } from '../support/browser.mjs';
+import { artifact, launchChromium } from '../support/browser.mjs';
 import { api, startDemo } from '../support/demo.mjs';
-
-const artifacts = join(dirname(fileURLToPath(import.meta.url)), '../../../target/browser-artifacts');
 
 let demo;
 let browser;
@@ -38,7 +33,6 @@ const notify = (users, title) =>
   publish({ channel: 'notifications', event: 'notification', data: { title }, target: 'user-specific', targetUsers: users });
 
 before(async () => {
-  mkdirSync(artifacts, { recursive: true });
   demo = await startDemo();
   browser = await launchChromium();
   alice = await appAs('alice-token');
@@ -70,7 +64,7 @@ test('a toast sent to one user shows only on that page', async () => {
   await bob.locator('#notifications li', { hasText: 'marker 1' }).waitFor({ timeout: 5_000 });
   assert.equal(await bob.locator('#toasts li').count(), 0);
   assert.equal(await alice.locator('#toasts li', { hasText: 'Saved' }).count(), 1);
-  await alice.screenshot({ path: join(artifacts, 'react-1-toast-alice.png') });
+  await alice.screenshot({ path: artifact('react-1-toast-alice.png') });
 });
 
 test('a banner update shows on every page; an invalidation refetches the board', async () => {
@@ -122,7 +116,7 @@ test('an admin bans a user from the panel: that client stops, and says why', asy
   await bob.waitForSelector('#status[data-status="error"][data-reason="banned"]', { timeout: 10_000 });
   assert.equal(await bob.locator('#status').textContent(), 'error (banned)');
   await admin.locator('#admin-note', { hasText: 'user 3 banned for 10 min' }).waitFor({ timeout: 5_000 });
-  await bob.screenshot({ path: join(artifacts, 'react-2-banned-bob.png') });
+  await bob.screenshot({ path: artifact('react-2-banned-bob.png') });
   assert.equal(await api(demo.url, 'DELETE', '/api/sse/users/3/ban', 'admin-token'), null);
   await admin.context().close();
 });
