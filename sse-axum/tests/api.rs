@@ -1,6 +1,8 @@
 //! `sse_axum::api`: the publish and administration router, its guards and its OpenAPI document.
 #![cfg(feature = "api")]
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use axum::{
     Router,
     body::Body,
@@ -471,18 +473,12 @@ async fn explain_says_what_happened_at_each_connection() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
 }
 
-/// The properties of schema `name` in `doc` (its `allOf` parts merged): each with its schema,
-/// and the required ones.
-fn schema_properties(
-    doc: &Value,
-    schema: &Value,
-) -> (
-    std::collections::BTreeMap<String, Value>,
-    std::collections::BTreeSet<String>,
-) {
+/// The properties of `schema` (its `allOf` parts merged, references resolved in `doc`): each
+/// with its schema, and the required ones.
+fn schema_properties(doc: &Value, schema: &Value) -> (BTreeMap<String, Value>, BTreeSet<String>) {
     let schema = resolve(doc, schema);
-    let mut properties = std::collections::BTreeMap::new();
-    let mut required = std::collections::BTreeSet::new();
+    let mut properties = BTreeMap::new();
+    let mut required = BTreeSet::new();
     for part in schema["allOf"].as_array().into_iter().flatten() {
         let (p, r) = schema_properties(doc, part);
         properties.extend(p);
@@ -517,8 +513,8 @@ fn assert_matches_schema(doc: &Value, name: &str, value: &Value) {
     let object = value
         .as_object()
         .unwrap_or_else(|| panic!("{name}: {value} is not an object"));
-    let keys: std::collections::BTreeSet<String> = object.keys().cloned().collect();
-    let named: std::collections::BTreeSet<String> = properties.keys().cloned().collect();
+    let keys: BTreeSet<String> = object.keys().cloned().collect();
+    let named: BTreeSet<String> = properties.keys().cloned().collect();
     assert_eq!(keys, named, "{name}: the properties of {value}");
     assert!(
         required.is_subset(&keys),
